@@ -1,0 +1,66 @@
+"""Every error podsearch raises on purpose.
+
+```
+PodsearchError
+ ├─ EmbedderError ─┬─ EmbedderUnavailable      timeout/connect/5xx -> retry; API degrades or 503
+ │                 └─ EmbedderResponseInvalid  wrong count/dimension/non-finite -> 502, never stored
+ ├─ StoreError ──┬─ StoreUnavailable           -> 503
+ │               ├─ IndexNotReady              nothing published yet -> 503
+ │               └─ IndexMismatch              index built by another embedding recipe -> 409
+ ├─ IndexerBusy                                another indexer holds the write lock
+ └─ TranscriptError(path, line)                indexer: report, count, skip the file
+```
+Adapters translate library exceptions at the edge (`raise ... from exc`); `search_api.errors` is
+the one place that maps them to HTTP status codes and stable `code` strings.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class PodsearchError(Exception):
+    """Base of every podsearch error."""
+
+
+class EmbedderError(PodsearchError):
+    """The embedding service could not produce usable vectors."""
+
+
+class EmbedderUnavailable(EmbedderError):
+    """Timeout, refused connection, 429 or 5xx: worth a retry or a degraded answer."""
+
+
+class EmbedderResponseInvalid(EmbedderError):
+    """The embedder answered, but with vectors we must never use or store."""
+
+
+class StoreError(PodsearchError):
+    """The vector store failed."""
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot be reached or opened."""
+
+
+class IndexNotReady(StoreError):
+    """No index has been published yet: run the indexer."""
+
+
+class IndexMismatch(StoreError):
+    """The index was built with another embedding recipe or chunker than the one in use."""
+
+
+class IndexerBusy(PodsearchError):
+    """Another indexer process holds the write lock of this index."""
+
+
+class TranscriptError(PodsearchError):
+    """A transcript file cannot be parsed; carries where, so the user can fix it."""
+
+    def __init__(self, path: Path | str, message: str, line: int | None = None) -> None:
+        self.path = Path(path)
+        self.line = line
+        self.reason = message
+        where = f"{self.path}:{line}" if line is not None else str(self.path)
+        super().__init__(f"{where}: {message}")

@@ -1,0 +1,48 @@
+"""What an index records about how it was built, checked whenever it is opened."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from podsearch.contract import EmbeddingRecipe
+from podsearch.errors import IndexMismatch
+
+SCHEMA_VERSION = 1
+
+
+class ChunkerConfig(BaseModel):
+    """How transcripts were cut into segments; another cut means another index."""
+
+    model_config = ConfigDict(frozen=True)
+
+    version: int = 1
+    window_words: int = 120
+    overlap_words: int = 30
+
+
+class IndexMeta(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    schema_version: int = SCHEMA_VERSION
+    recipe: EmbeddingRecipe
+    chunker: ChunkerConfig
+
+    def check_compatible(self, other: IndexMeta) -> None:
+        """Raise IndexMismatch, naming every difference, unless `other` was built the same way."""
+        problems = self.recipe.mismatch(other.recipe)
+        if self.chunker != other.chunker:
+            problems.append(f"chunker: {self.chunker!r} != {other.chunker!r}")
+        if self.schema_version != other.schema_version:
+            problems.append(f"schema_version: {self.schema_version} != {other.schema_version}")
+        if problems:
+            raise IndexMismatch("index was built differently: " + "; ".join(problems))
+
+    def check_recipe(self, recipe: EmbeddingRecipe) -> None:
+        """Raise IndexMismatch unless queries embedded with `recipe` can search this index."""
+        problems = self.recipe.mismatch(recipe)
+        if problems:
+            raise IndexMismatch(
+                "the embedder serves another recipe than the index was built with: "
+                + "; ".join(problems)
+                + ". Re-index with this embedder or point the API at the original one."
+            )

@@ -1,0 +1,136 @@
+"""The data that flows through podsearch: transcript -> utterance -> segment -> hit.
+
+Plain frozen dataclasses in the middle of the pipeline (parsing, segmenting, ranking are tested
+with plain data); pydantic only where data crosses a process boundary (see `contract.py`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+# Fixed namespace: point ids must be identical on every machine and every run.
+POINT_NAMESPACE = uuid.UUID("5b0d7c5e-8f2a-4c1e-9a57-6f3c2f4b9d10")
+
+
+@dataclass(frozen=True)
+class Episode:
+    """One episode of a podcast, as the manifest describes it. `episode_id` is an opaque string."""
+
+    episode_id: str
+    podcast: str
+    title: str
+    transcript: Path
+    published: datetime | None = None
+    url: str | None = None
+    audio_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """One timed cue of a transcript: what one speaker said between two instants (seconds)."""
+
+    start: float
+    end: float
+    text: str
+    speaker: str | None = None
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A searchable window of one episode: several utterances' words, with time and speakers."""
+
+    episode: Episode
+    index: int
+    start: float
+    end: float
+    text: str
+    speakers: tuple[str, ...] = ()
+
+    @property
+    def point_id(self) -> str:
+        """Deterministic, so re-indexing an episode overwrites instead of duplicating."""
+        return str(uuid.uuid5(POINT_NAMESPACE, f"{self.episode.episode_id}:{self.index}"))
+
+    @property
+    def content_hash(self) -> str:
+        return hashlib.sha256(self.text.encode()).hexdigest()[:16]
+
+    def payload(self, episode_fingerprint: str) -> dict[str, Any]:
+        """Episode metadata is denormalised into every segment: no join at query time."""
+        ep = self.episode
+        return {
+            "episode_id": ep.episode_id,
+            "podcast": ep.podcast,
+            "episode_title": ep.title,
+            "published": ep.published.isoformat() if ep.published else None,
+            "url": ep.url,
+            "audio_url": ep.audio_url,
+            "segment_index": self.index,
+            "start": self.start,
+            "end": self.end,
+            "speakers": list(self.speakers),
+            "text": self.text,
+            "content_hash": self.content_hash,
+            "episode_fingerprint": episode_fingerprint,
+        }
+
+
+@dataclass(frozen=True)
+class SparseVector:
+    """BM25 term weights: parallel lists of token ids and values."""
+
+    indices: list[int]
+    values: list[float]
+
+
+@dataclass(frozen=True)
+class SegmentPoint:
+    """A segment ready for the store: id, dense vector, BM25 vector and payload."""
+
+    id: str
+    dense: list[float]
+    sparse: SparseVector
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """Restrictions on which segments may be returned; empty tuples mean 'any'."""
+
+    podcasts: tuple[str, ...] = ()
+    episode_ids: tuple[str, ...] = ()
+    speakers: tuple[str, ...] = ()
+    published_after: datetime | None = None
+    published_before: datetime | None = None
+
+
+@dataclass(frozen=True)
+class StoreQuery:
+    """One ranked query against the store: dense, sparse or both (then fused with RRF)."""
+
+    limit: int
+    offset: int = 0
+    dense: list[float] | None = None
+    sparse: SparseVector | None = None
+    filters: SearchFilters = field(default_factory=SearchFilters)
+    rrf_k: int = 60
+    score_threshold: float | None = None
+
+    @property
+    def prefetch_limit(self) -> int:
+        """Each branch fetches enough candidates for the requested page (page 3 is never empty)."""
+        return max(50, 2 * (self.offset + self.limit))
+
+
+@dataclass(frozen=True)
+class SegmentHit:
+    """A stored segment returned by a query, with its score in that query's mode."""
+
+    id: str
+    score: float
+    payload: dict[str, Any]

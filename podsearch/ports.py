@@ -1,0 +1,66 @@
+"""The seams of podsearch: what an embedder and a segment store must do.
+
+Implementations: `HttpEmbedder` (any OpenAI-compatible service: our local server, Modal, TEI);
+`EdgeStore` (Qdrant Edge in-process) and `QdrantServerStore` (qdrant-client).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from podsearch.contract import EmbeddingRecipe, InputType
+from podsearch.index_meta import IndexMeta
+from podsearch.models import SegmentHit, SegmentPoint, StoreQuery
+
+
+class Embedder(Protocol):
+    """Turns texts into validated vectors of one recipe."""
+
+    async def recipe(self) -> EmbeddingRecipe:
+        """The recipe of the vectors this embedder produces (asks the service once)."""
+        ...
+
+    async def embed(self, texts: Sequence[str], input_type: InputType) -> list[list[float]]:
+        """One vector per text, finite and of the recipe's dimension, or an EmbedderError."""
+        ...
+
+
+class SegmentReader(Protocol):
+    """The search side of a store: sees only complete, published episodes."""
+
+    async def meta(self) -> IndexMeta:
+        """The published index's metadata; IndexNotReady when nothing is published."""
+        ...
+
+    async def search(self, query: StoreQuery) -> list[SegmentHit]: ...
+
+    async def podcasts(self) -> dict[str, int]:
+        """Segment counts per podcast."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class SegmentWriter(Protocol):
+    """The indexer side of a store: one writer at a time, whole episodes at a time."""
+
+    async def prepare(self, meta: IndexMeta) -> None:
+        """Create the index for `meta`, or check an existing one was built the same way."""
+        ...
+
+    async def fingerprints(self) -> Mapping[str, str]:
+        """episode_id -> fingerprint of every episode fully stored (to skip unchanged ones)."""
+        ...
+
+    async def replace_episode(self, episode_id: str, points: Sequence[SegmentPoint]) -> None:
+        """Store all of an episode's segments and drop any older ones it no longer has."""
+        ...
+
+    async def delete_episode(self, episode_id: str) -> None: ...
+
+    async def publish(self) -> None:
+        """Make everything written so far visible to readers, atomically."""
+        ...
+
+    async def close(self) -> None: ...

@@ -15,6 +15,7 @@ from typing import Any
 
 # Fixed namespace: point ids must be identical on every machine and every run.
 POINT_NAMESPACE = uuid.UUID("5b0d7c5e-8f2a-4c1e-9a57-6f3c2f4b9d10")
+PAGE_WINDOW = 100
 
 
 @dataclass(frozen=True)
@@ -122,9 +123,15 @@ class StoreQuery:
     score_threshold: float | None = None
 
     @property
+    def depth(self) -> int:
+        """Hits fetched from the engine: whole windows of PAGE_WINDOW, so every page of a window
+        is cut from the same candidates (the engine breaks score ties arbitrarily)."""
+        return -(-(self.offset + self.limit) // PAGE_WINDOW) * PAGE_WINDOW
+
+    @property
     def prefetch_limit(self) -> int:
         """Each branch fetches enough candidates for the requested page (page 3 is never empty)."""
-        return max(50, 2 * (self.offset + self.limit))
+        return max(50, 2 * self.depth)
 
 
 @dataclass(frozen=True)
@@ -134,3 +141,9 @@ class SegmentHit:
     id: str
     score: float
     payload: dict[str, Any]
+
+
+def page_of(hits: list[SegmentHit], query: StoreQuery) -> list[SegmentHit]:
+    """Order by score, ties by id, then slice: equal scores never swap between pages."""
+    ordered = sorted(hits, key=lambda hit: (-hit.score, hit.id))
+    return ordered[query.offset : query.offset + query.limit]

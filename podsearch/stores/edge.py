@@ -1,0 +1,276 @@
+"""Qdrant Edge adapters: the embedded default, the Qdrant engine in-process.
+
+`EdgeWriter` (indexer) writes the private staging shard and publishes generations;
+`EdgeReader` (API) follows the published pointer and switches generations between requests,
+so the indexer can run while the API serves and the API never sees a half-written index.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import qdrant_edge as qe
+
+from podsearch.errors import IndexMismatch, IndexNotReady, StoreUnavailable
+from podsearch.index_meta import IndexMeta
+from podsearch.models import (
+    SearchFilters,
+    SegmentHit,
+    SegmentPoint,
+    SparseVector,
+    StoreQuery,
+    page_of,
+)
+from podsearch.stores.generations import GenerationDir, WriterLock
+from podsearch.stores.schema import DENSE, PAYLOAD_INDEXES, SPARSE
+
+_SHARD = "shard"
+_META = "meta.json"
+_EPISODES = "episodes.json"
+_SCHEMA_TYPES = {
+    "keyword": qe.PayloadSchemaType.Keyword,
+    "datetime": qe.PayloadSchemaType.Datetime,
+    "integer": qe.PayloadSchemaType.Integer,
+}
+
+
+def _write_json_atomically(path: Path, data: Any) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
+    os.replace(tmp, path)
+
+
+def _shard_config(meta: IndexMeta) -> qe.EdgeConfig:
+    return qe.EdgeConfig(
+        vectors={
+            DENSE: qe.EdgeVectorParams(size=meta.recipe.dimension, distance=qe.Distance.Cosine)
+        },
+        sparse_vectors={SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
+        hnsw_config=qe.HnswIndexConfig(m=16, ef_construct=100, full_scan_threshold=10_000),
+        wal_enabled=False,
+    )
+
+
+class EdgeWriter:
+    """Writes whole episodes into the staging shard; `publish` makes them visible to readers."""
+
+    def __init__(self, root: Path, rebuild: bool = False) -> None:
+        self._dirs = GenerationDir(root)
+        self._lock = WriterLock(root / "indexer.lock")
+        self._rebuild = rebuild
+        self._shard: qe.EdgeShard | None = None
+        self._fingerprints: dict[str, str] = {}
+        self._dirty = False
+
+    async def prepare(self, meta: IndexMeta) -> None:
+        self._lock.acquire()
+        staging = self._dirs.staging
+        if self._rebuild and staging.exists():
+            shutil.rmtree(staging)
+        if (staging / _META).exists():
+            IndexMeta.model_validate_json((staging / _META).read_text()).check_compatible(meta)
+            self._shard = qe.EdgeShard.load(str(staging / _SHARD))
+            self._fingerprints = json.loads((staging / _EPISODES).read_text())
+            self._dirty = self._unpublished_changes()
+            return
+        staging.mkdir(parents=True, exist_ok=True)
+        shard = qe.EdgeShard.create(str(staging / _SHARD), _shard_config(meta))
+        for field, kind in PAYLOAD_INDEXES.items():
+            shard.update(qe.UpdateOperation.create_field_index(field, _SCHEMA_TYPES[kind]))
+        shard.flush()
+        self._shard = shard
+        _write_json_atomically(staging / _EPISODES, {})
+        (staging / _META).write_text(meta.model_dump_json(indent=1))
+        self._dirty = True
+
+    def _unpublished_changes(self) -> bool:
+        """True when staging holds episodes the live generation lacks (e.g. after a crash)."""
+        live = self._dirs.current()
+        if live is None or not (live / _EPISODES).exists():
+            return True
+        return bool(json.loads((live / _EPISODES).read_text()) != self._fingerprints)
+
+    @property
+    def _open_shard(self) -> qe.EdgeShard:
+        if self._shard is None:
+            raise StoreUnavailable("the writer is not prepared")
+        return self._shard
+
+    async def fingerprints(self) -> Mapping[str, str]:
+        return dict(self._fingerprints)
+
+    async def replace_episode(self, episode_id: str, points: Sequence[SegmentPoint]) -> None:
+        shard = self._open_shard
+        shard.update(qe.UpdateOperation.delete_points_by_filter(_episode_filter(episode_id)))
+        shard.update(qe.UpdateOperation.upsert_points([_to_point(p) for p in points]))
+        shard.flush()
+        # Recorded only once the episode is flushed: a crash before this re-indexes it.
+        self._fingerprints[episode_id] = str(points[0].payload["episode_fingerprint"])
+        _write_json_atomically(self._dirs.staging / _EPISODES, self._fingerprints)
+        self._dirty = True
+
+    async def delete_episode(self, episode_id: str) -> None:
+        self._open_shard.update(
+            qe.UpdateOperation.delete_points_by_filter(_episode_filter(episode_id))
+        )
+        self._open_shard.flush()
+        self._fingerprints.pop(episode_id, None)
+        _write_json_atomically(self._dirs.staging / _EPISODES, self._fingerprints)
+        self._dirty = True
+
+    async def publish(self) -> None:
+        """Build the HNSW graph, then copy the closed shard in as the live generation."""
+        if not self._dirty:
+            return
+        shard = self._open_shard
+        shard.optimize()
+        shard.close()
+        self._shard = None
+        try:
+            self._dirs.publish(self._dirs.staging)
+        finally:
+            self._shard = qe.EdgeShard.load(str(self._dirs.staging / _SHARD))
+        self._dirty = False
+
+    async def close(self) -> None:
+        if self._shard is not None:
+            self._shard.close()
+            self._shard = None
+        self._lock.release()
+
+
+class EdgeReader:
+    """Serves queries from the live generation and follows the pointer to newer ones."""
+
+    def __init__(self, root: Path) -> None:
+        self._dirs = GenerationDir(root)
+        self._stamp: int | None = None
+        self._shard: qe.EdgeShard | None = None
+        self._meta: IndexMeta | None = None
+
+    def _live(self) -> tuple[qe.EdgeShard, IndexMeta]:
+        """The live shard, reopened when the pointer moved (one stat per request)."""
+        stamp = self._dirs.pointer_stamp()
+        if stamp != self._stamp:
+            self._switch(stamp)
+        if self._shard is None or self._meta is None:
+            raise IndexNotReady(
+                f"no index published under {self._dirs.root}: run `podsearch-index` first"
+            )
+        return self._shard, self._meta
+
+    def _switch(self, stamp: int | None) -> None:
+        folder = self._dirs.current()
+        if folder is None:
+            return
+        try:
+            shard = qe.EdgeShard.load(str(folder / _SHARD))
+            meta = IndexMeta.model_validate_json((folder / _META).read_text())
+        except Exception as exc:  # the engine raises plain Exception
+            raise StoreUnavailable(f"cannot open index generation {folder}: {exc}") from exc
+        if self._meta is not None and self._meta != meta:
+            shard.close()
+            raise IndexMismatch(f"generation {folder.name} was built with another recipe")
+        old, self._shard, self._meta, self._stamp = self._shard, shard, meta, stamp
+        if old is not None:
+            old.close()
+
+    async def meta(self) -> IndexMeta:
+        return self._live()[1]
+
+    async def search(self, query: StoreQuery) -> list[SegmentHit]:
+        shard, _ = self._live()
+        request = _query_request(query)
+        if request is None:
+            return []
+        hits = [
+            SegmentHit(id=str(p.id), score=p.score, payload=dict(p.payload or {}))
+            for p in shard.query(request)
+        ]
+        return page_of(hits, query)
+
+    async def podcasts(self) -> dict[str, int]:
+        shard, _ = self._live()
+        response = shard.facet(qe.FacetRequest(key="podcast", limit=10_000, exact=True))
+        return {str(hit.value): hit.count for hit in response.hits}
+
+    async def close(self) -> None:
+        if self._shard is not None:
+            self._shard.close()
+            self._shard = None
+
+
+def _to_point(point: SegmentPoint) -> qe.Point:
+    sparse = qe.SparseVector(indices=point.sparse.indices, values=point.sparse.values)
+    return qe.Point(id=point.id, vector={DENSE: point.dense, SPARSE: sparse}, payload=point.payload)
+
+
+def _episode_filter(episode_id: str) -> qe.Filter:
+    return qe.Filter(must=[qe.FieldCondition(key="episode_id", match=qe.MatchValue(episode_id))])
+
+
+def _filter(filters: SearchFilters) -> qe.Filter | None:
+    must: list[Any] = [
+        qe.FieldCondition(key=key, match=qe.MatchAny(any=list(values)))
+        for key, values in (
+            ("podcast", filters.podcasts),
+            ("episode_id", filters.episode_ids),
+            ("speakers", filters.speakers),
+        )
+        if values
+    ]
+    if filters.published_after or filters.published_before:
+        after, before = filters.published_after, filters.published_before
+        must.append(
+            qe.FieldCondition(
+                key="published",
+                range=qe.RangeDateTime(
+                    gte=after.isoformat() if after else None,
+                    lte=before.isoformat() if before else None,
+                ),
+            )
+        )
+    return qe.Filter(must=must) if must else None
+
+
+def _branches(query: StoreQuery) -> list[tuple[str, list[float] | qe.SparseVector]]:
+    """The non-empty vectors of a query (a stop-word-only query has no BM25 terms)."""
+    branches: list[tuple[str, list[float] | qe.SparseVector]] = []
+    if query.dense is not None:
+        branches.append((DENSE, query.dense))
+    if query.sparse is not None and query.sparse.indices:
+        branches.append((SPARSE, _sparse(query.sparse)))
+    return branches
+
+
+def _sparse(vector: SparseVector) -> qe.SparseVector:
+    return qe.SparseVector(indices=vector.indices, values=vector.values)
+
+
+def _query_request(query: StoreQuery) -> qe.QueryRequest | None:
+    branches = _branches(query)
+    if not branches:
+        return None
+    flt = _filter(query.filters)
+    common: dict[str, Any] = {
+        "limit": query.depth,
+        "filter": flt,
+        "with_payload": True,
+        "score_threshold": query.score_threshold,
+    }
+    if len(branches) == 1:
+        using, vector = branches[0]
+        return qe.QueryRequest(query=qe.Query.Nearest(vector, using=using), **common)
+    prefetches = [
+        qe.Prefetch(
+            limit=query.prefetch_limit, query=qe.Query.Nearest(vector, using=using), filter=flt
+        )
+        for using, vector in branches
+    ]
+    fusion: Any = qe.Fusion.Rrf(k=query.rrf_k)  # the stub types Rrf apart from Fusion
+    return qe.QueryRequest(query=fusion, prefetches=prefetches, **common)

@@ -1,0 +1,236 @@
+"""Qdrant server/cluster adapter through `qdrant-client`: the scale-out store.
+
+One class serves both sides. Each episode is written with one upsert (all of its segments), then
+its stale tail is deleted, so readers see whole episodes; `publish` has nothing to do. The index
+metadata lives in the collection's own metadata. Tests run it on qdrant-client's in-process local
+mode (`url=":memory:"`), which speaks the same client API.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from qdrant_client import AsyncQdrantClient, models
+from qdrant_client.http.exceptions import ApiException
+
+from podsearch.errors import IndexMismatch, IndexNotReady, StoreUnavailable
+from podsearch.index_meta import IndexMeta
+from podsearch.models import SearchFilters, SegmentHit, SegmentPoint, StoreQuery, page_of
+from podsearch.settings import StoreSettings
+from podsearch.stores.schema import DENSE, PAYLOAD_INDEXES, SPARSE
+
+_META_KEY = "podsearch"
+_SCHEMA_TYPES = {
+    "keyword": models.PayloadSchemaType.KEYWORD,
+    "datetime": models.PayloadSchemaType.DATETIME,
+    "integer": models.PayloadSchemaType.INTEGER,
+}
+
+
+def _client(settings: StoreSettings) -> AsyncQdrantClient:
+    if settings.url == ":memory:":
+        return AsyncQdrantClient(location=":memory:")
+    key = settings.api_key.get_secret_value() if settings.api_key else None
+    return AsyncQdrantClient(url=settings.url, api_key=key, timeout=int(settings.timeout_s))
+
+
+class QdrantServerStore:
+    """Reader and writer over one collection of a Qdrant server or cluster."""
+
+    def __init__(self, settings: StoreSettings, client: AsyncQdrantClient | None = None) -> None:
+        self._settings = settings
+        self._collection = settings.collection
+        self._client = client or _client(settings)
+        self._meta: IndexMeta | None = None
+
+    async def prepare(self, meta: IndexMeta) -> None:
+        try:
+            exists = await self._client.collection_exists(self._collection)
+            if exists:
+                (await self._read_meta()).check_compatible(meta)
+                self._meta = meta
+                return
+            await self._create(meta)
+        except (ApiException, OSError) as exc:
+            raise StoreUnavailable(f"Qdrant at {self._settings.url}: {exc}") from exc
+        self._meta = meta
+
+    async def _create(self, meta: IndexMeta) -> None:
+        await self._client.create_collection(
+            self._collection,
+            vectors_config={
+                DENSE: models.VectorParams(
+                    size=meta.recipe.dimension, distance=models.Distance.COSINE
+                )
+            },
+            sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
+            shard_number=self._settings.shard_number,
+            replication_factor=self._settings.replication_factor,
+            metadata={_META_KEY: meta.model_dump(mode="json")},
+        )
+        with warnings.catch_warnings():
+            # Local mode warns that payload indexes do nothing there; a server builds them.
+            warnings.simplefilter("ignore", UserWarning)
+            for field, kind in PAYLOAD_INDEXES.items():
+                await self._client.create_payload_index(
+                    self._collection, field, _SCHEMA_TYPES[kind], wait=True
+                )
+
+    async def _read_meta(self) -> IndexMeta:
+        info = await self._client.get_collection(self._collection)
+        raw = (info.config.metadata or {}).get(_META_KEY)
+        if raw is None:
+            raise IndexMismatch(
+                f"collection {self._collection!r} was not created by podsearch (no metadata)"
+            )
+        return IndexMeta.model_validate(raw)
+
+    async def meta(self) -> IndexMeta:
+        if self._meta is None:
+            try:
+                if not await self._client.collection_exists(self._collection):
+                    raise IndexNotReady(f"collection {self._collection!r} does not exist yet")
+                self._meta = await self._read_meta()
+            except (ApiException, OSError) as exc:
+                raise StoreUnavailable(f"Qdrant at {self._settings.url}: {exc}") from exc
+        return self._meta
+
+    async def fingerprints(self) -> Mapping[str, str]:
+        """Read from each episode's first segment (written in the same upsert as the rest)."""
+        found: dict[str, str] = {}
+        offset: Any = None
+        first = models.Filter(
+            must=[models.FieldCondition(key="segment_index", match=models.MatchValue(value=0))]
+        )
+        while True:
+            records, offset = await self._client.scroll(
+                self._collection,
+                scroll_filter=first,
+                limit=1000,
+                offset=offset,
+                with_payload=["episode_id", "episode_fingerprint"],
+            )
+            for record in records:
+                payload = record.payload or {}
+                found[str(payload["episode_id"])] = str(payload["episode_fingerprint"])
+            if offset is None:
+                return found
+
+    async def replace_episode(self, episode_id: str, points: Sequence[SegmentPoint]) -> None:
+        await self._client.upsert(
+            self._collection,
+            points=[
+                models.PointStruct(
+                    id=p.id,
+                    vector={
+                        DENSE: p.dense,
+                        SPARSE: models.SparseVector(
+                            indices=p.sparse.indices, values=p.sparse.values
+                        ),
+                    },
+                    payload=p.payload,
+                )
+                for p in points
+            ],
+            wait=True,
+        )
+        await self._delete(episode_id, from_index=len(points))
+
+    async def delete_episode(self, episode_id: str) -> None:
+        await self._delete(episode_id, from_index=0)
+
+    async def _delete(self, episode_id: str, from_index: int) -> None:
+        selector = models.Filter(
+            must=[
+                models.FieldCondition(key="episode_id", match=models.MatchValue(value=episode_id)),
+                models.FieldCondition(key="segment_index", range=models.Range(gte=from_index)),
+            ]
+        )
+        await self._client.delete(
+            self._collection, points_selector=models.FilterSelector(filter=selector), wait=True
+        )
+
+    async def publish(self) -> None:
+        """Nothing to do: every episode became visible whole when it was upserted."""
+
+    async def search(self, query: StoreQuery) -> list[SegmentHit]:
+        await self.meta()
+        branches = _branches(query)
+        if not branches:
+            return []
+        flt = _filter(query.filters)
+        common: dict[str, Any] = {
+            "limit": query.depth,
+            "query_filter": flt,
+            "with_payload": True,
+            "score_threshold": query.score_threshold,
+        }
+        try:
+            if len(branches) == 1:
+                using, vector = branches[0]
+                response = await self._client.query_points(
+                    self._collection, query=vector, using=using, **common
+                )
+            else:
+                prefetch = [
+                    models.Prefetch(query=v, using=u, limit=query.prefetch_limit, filter=flt)
+                    for u, v in branches
+                ]
+                response = await self._client.query_points(
+                    self._collection,
+                    prefetch=prefetch,
+                    query=models.RrfQuery(rrf=models.Rrf(k=query.rrf_k)),
+                    **common,
+                )
+        except (ApiException, OSError) as exc:
+            raise StoreUnavailable(f"Qdrant query failed: {exc}") from exc
+        hits = [
+            SegmentHit(id=str(p.id), score=p.score, payload=dict(p.payload or {}))
+            for p in response.points
+        ]
+        return page_of(hits, query)
+
+    async def podcasts(self) -> dict[str, int]:
+        await self.meta()
+        response = await self._client.facet(
+            self._collection, key="podcast", limit=10_000, exact=True
+        )
+        return {str(hit.value): hit.count for hit in response.hits}
+
+    async def close(self) -> None:
+        await self._client.close()
+
+
+def _branches(query: StoreQuery) -> list[tuple[str, Any]]:
+    branches: list[tuple[str, Any]] = []
+    if query.dense is not None:
+        branches.append((DENSE, query.dense))
+    if query.sparse is not None and query.sparse.indices:
+        branches.append(
+            (SPARSE, models.SparseVector(indices=query.sparse.indices, values=query.sparse.values))
+        )
+    return branches
+
+
+def _filter(filters: SearchFilters) -> models.Filter | None:
+    must: list[Any] = [
+        models.FieldCondition(key=key, match=models.MatchAny(any=list(values)))
+        for key, values in (
+            ("podcast", filters.podcasts),
+            ("episode_id", filters.episode_ids),
+            ("speakers", filters.speakers),
+        )
+        if values
+    ]
+    if filters.published_after or filters.published_before:
+        must.append(
+            models.FieldCondition(
+                key="published",
+                range=models.DatetimeRange(
+                    gte=filters.published_after, lte=filters.published_before
+                ),
+            )
+        )
+    return models.Filter(must=must) if must else None

@@ -1,0 +1,126 @@
+"""The Edge lock, solved: the indexer publishes generations while readers keep serving."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from podsearch.errors import IndexerBusy, IndexNotReady
+from podsearch.models import StoreQuery
+from podsearch.stores.edge import EdgeReader, EdgeWriter
+from tests.stores.test_store_adapters import episode, points, topic_vector
+from tests.support import tiny_meta
+
+NIGHT = episode("ns-1", "Night Shift", "2025-02-11")
+SOIL = episode("ss-1", "Seed & Soil", "2024-09-18")
+
+
+async def count(reader: EdgeReader) -> int:
+    return len(await reader.search(StoreQuery(limit=50, dense=topic_vector("dns"))))
+
+
+async def test_readers_see_nothing_until_the_writer_publishes(tmp_path: Path) -> None:
+    writer, reader = EdgeWriter(tmp_path), EdgeReader(tmp_path)
+    await writer.prepare(tiny_meta())
+    await writer.replace_episode("ns-1", points(NIGHT, ["pager", "dns"]))
+    with pytest.raises(IndexNotReady):
+        await count(reader)
+    await writer.publish()
+    assert await count(reader) == 2
+    await writer.close()
+    await reader.close()
+
+
+async def test_a_serving_reader_switches_to_each_new_generation(tmp_path: Path) -> None:
+    writer, reader = EdgeWriter(tmp_path), EdgeReader(tmp_path)
+    await writer.prepare(tiny_meta())
+    await writer.replace_episode("ns-1", points(NIGHT, ["pager", "dns"]))
+    await writer.publish()
+    assert await count(reader) == 2
+    await writer.replace_episode("ss-1", points(SOIL, ["compost", "tomato", "bees"]))
+    assert await count(reader) == 2  # written, not yet published
+    await writer.publish()
+    assert await count(reader) == 5
+    await writer.replace_episode("ss-1", points(SOIL, ["bees"]))
+    await writer.publish()
+    assert await count(reader) == 3
+    generations = [p for p in (tmp_path / "generations").iterdir()]
+    assert len(generations) == 2  # older ones are pruned
+    await writer.close()
+    await reader.close()
+
+
+async def test_only_one_indexer_may_write(tmp_path: Path) -> None:
+    first, second = EdgeWriter(tmp_path), EdgeWriter(tmp_path)
+    await first.prepare(tiny_meta())
+    with pytest.raises(IndexerBusy):
+        await second.prepare(tiny_meta())
+    await first.close()
+    await second.prepare(tiny_meta())
+    await second.close()
+
+
+async def test_a_restarted_indexer_remembers_finished_episodes(tmp_path: Path) -> None:
+    writer = EdgeWriter(tmp_path)
+    await writer.prepare(tiny_meta())
+    await writer.replace_episode("ns-1", points(NIGHT, ["pager"], tag="fp-1"))
+    await writer.close()  # crash-like: never published
+    again = EdgeWriter(tmp_path)
+    await again.prepare(tiny_meta())
+    assert await again.fingerprints() == {"ns-1": "fp-1"}
+    await again.publish()  # the first publication happens on the resumed run
+    reader = EdgeReader(tmp_path)
+    assert await count(reader) == 1
+    await again.close()
+    await reader.close()
+
+
+async def test_rebuild_starts_from_an_empty_staging_shard(tmp_path: Path) -> None:
+    writer = EdgeWriter(tmp_path)
+    await writer.prepare(tiny_meta())
+    await writer.replace_episode("ns-1", points(NIGHT, ["pager"]))
+    await writer.close()
+    rebuilt = EdgeWriter(tmp_path, rebuild=True)
+    await rebuilt.prepare(tiny_meta(dimension=16))
+    assert await rebuilt.fingerprints() == {}
+    await rebuilt.close()
+
+
+async def test_several_processes_can_read_one_generation(tmp_path: Path) -> None:
+    writer, reader = EdgeWriter(tmp_path), EdgeReader(tmp_path)
+    await writer.prepare(tiny_meta())
+    await writer.replace_episode("ns-1", points(NIGHT, ["pager", "dns"]))
+    await writer.publish()
+    assert await count(reader) == 2  # this process holds the generation open
+    script = (
+        "import asyncio, sys\n"
+        "from podsearch.stores.edge import EdgeReader\n"
+        "print(asyncio.run(EdgeReader(__import__('pathlib').Path(sys.argv[1])).podcasts()))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, check=True
+    )
+    assert "'Night Shift': 2" in out.stdout
+    await writer.close()
+    await reader.close()
+
+
+async def test_episodes_written_after_the_last_publication_are_published_on_resume(
+    tmp_path: Path,
+) -> None:
+    writer = EdgeWriter(tmp_path)
+    await writer.prepare(tiny_meta())
+    await writer.replace_episode("ns-1", points(NIGHT, ["pager"]))
+    await writer.publish()
+    await writer.replace_episode("ss-1", points(SOIL, ["bees"]))
+    await writer.close()  # crash-like: the second episode was never published
+    again = EdgeWriter(tmp_path)
+    await again.prepare(tiny_meta())
+    await again.publish()
+    reader = EdgeReader(tmp_path)
+    assert await reader.podcasts() == {"Night Shift": 1, "Seed & Soil": 1}
+    await again.close()
+    await reader.close()

@@ -1,0 +1,182 @@
+"""One behaviour suite, run against both store adapters (Qdrant Edge and qdrant-client)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from podsearch.errors import IndexMismatch, IndexNotReady
+from podsearch.models import Episode, SearchFilters, Segment, SegmentPoint, StoreQuery
+from podsearch.ports import SegmentReader, SegmentWriter
+from podsearch.settings import StoreSettings
+from podsearch.stores.edge import EdgeReader, EdgeWriter
+from podsearch.stores.qdrant_server import QdrantServerStore
+from podsearch.stores.schema import Bm25Encoder
+from tests.support import tiny_meta, utc
+
+BM25 = Bm25Encoder()
+TOPICS = ["pager", "compost", "funding", "tomato", "database", "budget", "bees", "dns"]
+
+
+def topic_vector(topic: str) -> list[float]:
+    """One axis per topic, a little of every other: cosine ranks by topic."""
+    return [1.0 if t == topic else 0.05 for t in TOPICS]
+
+
+def episode(episode_id: str, podcast: str, day: str) -> Episode:
+    return Episode(episode_id, podcast, f"Title {episode_id}", Path("x.json"), utc(day))
+
+
+def points(
+    ep: Episode, topics: Sequence[str], speaker: str = "Ann", tag: str = "v1"
+) -> list[SegmentPoint]:
+    out = []
+    for i, topic in enumerate(topics):
+        seg = Segment(ep, i, 60.0 * i, 60.0 * i + 55, f"we talk about {topic} here", (speaker,))
+        out.append(
+            SegmentPoint(
+                seg.point_id, topic_vector(topic), BM25.document(seg.text), seg.payload(tag)
+            )
+        )
+    return out
+
+
+@dataclass
+class Pair:
+    writer: SegmentWriter
+    reader: SegmentReader
+    kind: str
+
+
+@pytest.fixture(params=["edge", "qdrant-local"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Pair]:
+    if request.param == "edge":
+        pair = Pair(EdgeWriter(tmp_path), EdgeReader(tmp_path), "edge")
+    else:
+        server = QdrantServerStore(StoreSettings(backend="qdrant", url=":memory:"))
+        pair = Pair(server, server, "qdrant-local")
+    yield pair
+    await pair.writer.close()
+    if pair.reader is not pair.writer:
+        await pair.reader.close()
+
+
+async def filled(store: Pair) -> Pair:
+    await store.writer.prepare(tiny_meta())
+    night = episode("ns-1", "Night Shift", "2025-02-11")
+    soil = episode("substack:post:42", "Seed & Soil", "2024-09-18")
+    await store.writer.replace_episode(
+        night.episode_id, points(night, ["pager", "dns", "database"])
+    )
+    await store.writer.replace_episode(
+        soil.episode_id, points(soil, ["compost", "tomato", "bees"], speaker="Bo")
+    )
+    await store.writer.publish()
+    return store
+
+
+def ids(hits: Sequence[object]) -> list[str]:
+    return [h.payload["episode_id"] + "#" + str(h.payload["segment_index"]) for h in hits]  # type: ignore[attr-defined]
+
+
+async def test_an_unbuilt_index_is_not_ready(store: Pair) -> None:
+    with pytest.raises(IndexNotReady):
+        await store.reader.meta()
+
+
+async def test_dense_search_ranks_the_nearest_segment_first(store: Pair) -> None:
+    await filled(store)
+    hits = await store.reader.search(StoreQuery(limit=3, dense=topic_vector("tomato")))
+    assert ids(hits)[0] == "substack:post:42#1"
+    assert hits[0].payload["podcast"] == "Seed & Soil"
+    assert hits[0].payload["start"] == 60.0
+
+
+async def test_keyword_search_matches_the_exact_word(store: Pair) -> None:
+    await filled(store)
+    hits = await store.reader.search(StoreQuery(limit=5, sparse=BM25.query("DNS")))
+    assert ids(hits) == ["ns-1#1"]
+
+
+async def test_a_query_of_stopwords_only_finds_nothing_by_keyword(store: Pair) -> None:
+    await filled(store)
+    assert await store.reader.search(StoreQuery(limit=5, sparse=BM25.query("the and of"))) == []
+
+
+async def test_hybrid_fuses_both_branches(store: Pair) -> None:
+    await filled(store)
+    query = StoreQuery(limit=6, dense=topic_vector("bees"), sparse=BM25.query("database"))
+    top_two = set(ids(await store.reader.search(query))[:2])
+    assert top_two == {"substack:post:42#2", "ns-1#2"}
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        (SearchFilters(podcasts=("Night Shift",)), {"ns-1"}),
+        (SearchFilters(episode_ids=("substack:post:42",)), {"substack:post:42"}),
+        (SearchFilters(speakers=("Bo",)), {"substack:post:42"}),
+        (SearchFilters(published_after=utc("2025-01-01")), {"ns-1"}),
+        (SearchFilters(published_before=utc("2025-01-01")), {"substack:post:42"}),
+        (SearchFilters(podcasts=("Night Shift", "Seed & Soil")), {"ns-1", "substack:post:42"}),
+        (SearchFilters(podcasts=("Nope",)), set()),
+    ],
+)
+async def test_filters_restrict_every_mode(
+    store: Pair, filters: SearchFilters, expected: set[str]
+) -> None:
+    await filled(store)
+    for query in (
+        StoreQuery(limit=10, dense=topic_vector("dns"), filters=filters),
+        StoreQuery(
+            limit=10, dense=topic_vector("dns"), sparse=BM25.query("about"), filters=filters
+        ),
+    ):
+        found = {h.payload["episode_id"] for h in await store.reader.search(query)}
+        assert found == expected
+
+
+async def test_pages_neither_repeat_nor_skip(store: Pair) -> None:
+    await filled(store)
+    everything = ids(await store.reader.search(StoreQuery(limit=6, dense=topic_vector("dns"))))
+    paged = []
+    for offset in (0, 2, 4):
+        page = StoreQuery(limit=2, offset=offset, dense=topic_vector("dns"))
+        paged += ids(await store.reader.search(page))
+    assert paged == everything and len(set(paged)) == 6
+
+
+async def test_replacing_an_episode_drops_its_old_tail(store: Pair) -> None:
+    await filled(store)
+    night = episode("ns-1", "Night Shift", "2025-02-11")
+    await store.writer.replace_episode(night.episode_id, points(night, ["budget"], tag="v2"))
+    await store.writer.publish()
+    hits = await store.reader.search(
+        StoreQuery(
+            limit=10, dense=topic_vector("dns"), filters=SearchFilters(episode_ids=("ns-1",))
+        )
+    )
+    assert ids(hits) == ["ns-1#0"]
+    assert (await store.writer.fingerprints())["ns-1"] == "v2"
+    assert await store.reader.podcasts() == {"Night Shift": 1, "Seed & Soil": 3}
+
+
+async def test_deleting_an_episode_removes_it_everywhere(store: Pair) -> None:
+    await filled(store)
+    await store.writer.delete_episode("ns-1")
+    await store.writer.publish()
+    assert "ns-1" not in await store.writer.fingerprints()
+    assert await store.reader.podcasts() == {"Seed & Soil": 3}
+
+
+async def test_an_index_refuses_another_recipe(store: Pair) -> None:
+    await filled(store)
+    if store.kind == "edge":
+        await store.writer.close()
+        store.writer = EdgeWriter(Path(store.writer._dirs.root))  # type: ignore[attr-defined]
+    with pytest.raises(IndexMismatch, match="dimension"):
+        await store.writer.prepare(tiny_meta(dimension=16))
+    assert (await store.reader.meta()).recipe.dimension == 8

@@ -1,0 +1,23 @@
+"""Podcasting 2.0 JSON transcripts: `segments` of `speaker`, `startTime`, `endTime`, `body`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from podsearch.models import Utterance
+from podsearch.transcripts import jsondoc
+from podsearch.transcripts.cues import checked
+
+
+def parse(doc: Any, path: Path) -> list[Utterance]:
+    """Utterances of a decoded Podcasting 2.0 transcript document."""
+    utterances: list[Utterance] = []
+    for index, segment in enumerate(jsondoc.segments(doc, path)):
+        where = f"segments[{index}]"
+        start = jsondoc.number(segment, "startTime", path, where)
+        end = jsondoc.number(segment, "endTime", path, where)
+        speaker = jsondoc.speaker(segment, "speaker", path, where)
+        voice = (speaker, jsondoc.string(segment, "body", path, where))
+        utterances.extend(checked(path, start, end, [voice], where=where))
+    return utterances

@@ -1,0 +1,186 @@
+"""The embedding service over HTTP: `POST /v1/embeddings` and `GET /health` (OpenAI-compatible).
+
+The backend is injected, so the same app runs under uvicorn (`embedder.cli`), on Modal and in
+tests through `httpx.ASGITransport`. Every vector is validated before it leaves: a non-finite or
+wrong-dimension vector is a 500 with code `invalid_embedding`, never a 200 (the system this one
+replaces answered 200 with `embedding: null`). Every error is JSON
+`{"error": {"code", "message"}}`, mapped in `_install_error_handlers` and nowhere else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+import anyio.to_thread
+from fastapi import Depends, FastAPI, Header, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import SecretStr
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+import podsearch
+from embedder.backends import Backend, EncodeResult
+from podsearch.contract import (
+    EmbedderHealth,
+    EmbeddingData,
+    EmbeddingRequest,
+    EmbeddingResponse,
+    EmbeddingUsage,
+    InputType,
+    validate_vectors,
+)
+from podsearch.errors import EmbedderResponseInvalid
+
+log = logging.getLogger(__name__)
+
+_WARM_UP_TEXT = "warming up the embedding model"
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
+
+
+class ApiError(Exception):
+    """An error the service answers with on purpose: HTTP status + stable code + message."""
+
+    def __init__(
+        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.headers = status, code, message, headers
+
+
+def _error(
+    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    body = {"error": {"code": code, "message": message}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+class Encoder:
+    """Runs the blocking backend in a worker thread, one call at a time (the cores are few and
+    torch already uses all of them), and refuses to hand out vectors that fail validation."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self.warm = False
+        self._lock = asyncio.Lock()
+
+    async def encode(self, texts: Sequence[str], input_type: InputType) -> EncodeResult:
+        async with self._lock:
+            try:
+                result = await anyio.to_thread.run_sync(self.backend.encode, texts, input_type)
+            except Exception as exc:
+                log.exception("backend %s failed on %d inputs", self.backend.name, len(texts))
+                raise ApiError(500, "embedding_failed", f"the model failed: {exc}") from exc
+        try:
+            validate_vectors(result.vectors, len(texts), self.backend.recipe.dimension)
+        except EmbedderResponseInvalid as exc:
+            log.error("backend %s produced invalid vectors: %s", self.backend.name, exc)
+            raise ApiError(500, "invalid_embedding", str(exc)) from exc
+        self.warm = True
+        return result
+
+    async def warm_up(self) -> None:
+        """A real encode of each input type: `warm` means a request will not pay a cold start."""
+        for input_type in ("query", "document"):
+            await self.encode([_WARM_UP_TEXT], input_type)
+
+
+def _bearer_auth(token: SecretStr | None) -> Callable[..., Awaitable[None]]:
+    """A dependency that checks `Authorization: Bearer <token>` in constant time, if configured."""
+    expected = token.get_secret_value().encode() if token is not None else None
+    if expected == b"":
+        raise ValueError("an empty token would accept anyone: pass None to disable auth")
+
+    async def require_token(authorization: Annotated[str | None, Header()] = None) -> None:
+        if expected is None:
+            return
+        scheme, _, given = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected):
+            raise ApiError(
+                401, "unauthorized", "missing or wrong bearer token", {"WWW-Authenticate": "Bearer"}
+            )
+
+    return require_token
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return _error(exc.status, exc.code, exc.message, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        if any(e["type"] == "too_long" and tuple(e["loc"]) == ("body", "input") for e in errors):
+            return _error(413, "batch_too_large", "too many inputs in one request")
+        where = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors[:5])
+        return _error(422, "invalid_request", where)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        return _error(exc.status_code, code, str(exc.detail), exc.headers)
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+        return _error(500, "internal_error", "unexpected error in the embedding service")
+
+
+def create_app(
+    backend: Backend,
+    token: SecretStr | None = None,
+    max_batch: int = 256,
+    warm_up: bool = True,
+) -> FastAPI:
+    """Serve `backend`. With `warm_up`, start-up waits for a real encode of each input type."""
+    encoder = Encoder(backend)
+    recipe = backend.recipe
+    model_names = {recipe.model_id, recipe.model_id.rsplit("/", 1)[-1]}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if warm_up:
+            await encoder.warm_up()
+            log.info("embedder warm: %s", recipe.model_id)
+        yield
+
+    app = FastAPI(title="podsearch embedder", version=podsearch.__version__, lifespan=lifespan)
+    _install_error_handlers(app)
+
+    @app.post("/v1/embeddings", dependencies=[Depends(_bearer_auth(token))])
+    async def embeddings(body: EmbeddingRequest) -> EmbeddingResponse:
+        if len(body.input) > max_batch:
+            raise ApiError(413, "batch_too_large", f"{len(body.input)} inputs, at most {max_batch}")
+        empty = [i for i, text in enumerate(body.input) if not text.strip()]
+        if empty:
+            raise ApiError(422, "invalid_request", f"inputs {empty[:10]} are empty or blank")
+        if body.model is not None and body.model not in model_names:
+            raise ApiError(404, "model_not_found", f"this service embeds with {recipe.model_id}")
+        result = await encoder.encode(body.input, body.input_type)
+        return EmbeddingResponse(
+            data=[EmbeddingData(index=i, embedding=v) for i, v in enumerate(result.vectors)],
+            model=recipe.model_id,
+            usage=EmbeddingUsage(
+                prompt_tokens=result.prompt_tokens,
+                total_tokens=result.prompt_tokens,
+                truncated_inputs=result.truncated,
+            ),
+        )
+
+    @app.get("/health")
+    async def health() -> EmbedderHealth:
+        return EmbedderHealth(
+            recipe=recipe,
+            backend=backend.name,
+            device=backend.device,
+            dtype=backend.dtype,
+            warm=encoder.warm,
+            load_seconds=backend.load_seconds,
+            versions={**backend.versions, "podsearch": podsearch.__version__},
+        )
+
+    return app

@@ -1,0 +1,26 @@
+"""`podsearch-embedder`: load the configured model, then serve it (warm before it listens)."""
+
+from __future__ import annotations
+
+import logging
+
+import uvicorn
+
+from embedder.app import create_app
+from embedder.backends import load_backend
+from embedder.settings import EmbedderServiceSettings
+
+
+def main() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    settings = EmbedderServiceSettings().embedder_server
+    backend = load_backend(settings)
+    app = create_app(backend, token=settings.token, max_batch=settings.max_batch)
+    # uvicorn runs the app's lifespan (the warm-up encode) before it accepts connections.
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+
+
+if __name__ == "__main__":
+    main()

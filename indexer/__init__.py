@@ -1,0 +1,1 @@
+"""The batch indexer: transcripts -> timed segments -> vectors -> Qdrant; resumable."""

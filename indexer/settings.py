@@ -1,0 +1,21 @@
+"""Indexer settings: `PODSEARCH_STORE__*`, `PODSEARCH_EMBEDDER__*`, `PODSEARCH_CHUNKER__*`, ..."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings
+
+from podsearch.index_meta import ChunkerConfig
+from podsearch.settings import ENV_CONFIG, EmbedderClientSettings, StoreSettings
+
+
+class IndexerSettings(BaseSettings):
+    model_config = ENV_CONFIG
+
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    embedder: EmbedderClientSettings = Field(default_factory=EmbedderClientSettings)
+    chunker: ChunkerConfig = Field(default_factory=ChunkerConfig)
+    concurrency: int = Field(2, ge=1, le=64, description="Episodes embedded at the same time.")
+    publish_every_s: float = Field(
+        60.0, gt=0, description="Edge: publish finished episodes at least this often."
+    )

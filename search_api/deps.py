@@ -1,0 +1,24 @@
+"""Dependencies as `Annotated` aliases: routes ask for what they need by type."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from search_api.service import SearchService
+from search_api.settings import ApiSettings
+
+
+def _service(request: Request) -> SearchService:
+    service: SearchService = request.app.state.service
+    return service
+
+
+def _settings(request: Request) -> ApiSettings:
+    settings: ApiSettings = request.app.state.settings
+    return settings
+
+
+Service = Annotated[SearchService, Depends(_service)]
+Settings = Annotated[ApiSettings, Depends(_settings)]

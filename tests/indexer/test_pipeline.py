@@ -1,0 +1,146 @@
+"""The indexing pipeline over real transcripts, a real Edge store and a counting embedder."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from indexer.pipeline import Indexer
+from podsearch.contract import InputType
+from podsearch.errors import EmbedderResponseInvalid, IndexNotReady
+from podsearch.index_meta import ChunkerConfig
+from podsearch.manifest import read_manifest
+from podsearch.models import Episode, SearchFilters, StoreQuery
+from podsearch.stores.edge import EdgeReader, EdgeWriter
+from tests.fakes import HashEmbedder
+from tests.support import REPO
+
+SAMPLE = REPO / "sample"
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    """A private copy of the sample corpus, so tests may edit or break transcripts."""
+    target = tmp_path / "corpus"
+    shutil.copytree(SAMPLE, target)
+    return target
+
+
+async def index(root: Path, episodes: Sequence[Episode], embedder: HashEmbedder, **kw: bool):  # type: ignore[no-untyped-def]
+    writer = EdgeWriter(root / "index")
+    try:
+        return await Indexer(embedder, writer, ChunkerConfig()).run(episodes, **kw)
+    finally:
+        await writer.close()
+
+
+async def stored_episodes(root: Path) -> dict[str, int]:
+    reader = EdgeReader(root / "index")
+    try:
+        hits = await reader.search(StoreQuery(limit=1000, dense=HashEmbedder().vector("the")))
+    finally:
+        await reader.close()
+    counts: dict[str, int] = {}
+    for hit in hits:
+        counts[hit.payload["episode_id"]] = counts.get(hit.payload["episode_id"], 0) + 1
+    return counts
+
+
+async def test_the_sample_corpus_is_indexed_whole(corpus: Path, tmp_path: Path) -> None:
+    episodes = read_manifest(corpus / "episodes.jsonl")
+    embedder = HashEmbedder()
+    report = await index(tmp_path, episodes, embedder)
+    assert report.failures == []
+    assert report.indexed == len(episodes) >= 4
+    assert report.audio_seconds > 15 * 60 * len(episodes)
+    counts = await stored_episodes(tmp_path)
+    assert set(counts) == {e.episode_id for e in episodes}
+    assert sum(counts.values()) == report.segments
+    assert all(kind == "document" for _, kind in embedder.calls)
+
+
+async def test_a_rerun_skips_unchanged_episodes_and_redoes_changed_ones(
+    corpus: Path, tmp_path: Path
+) -> None:
+    episodes = read_manifest(corpus / "episodes.jsonl")
+    await index(tmp_path, episodes, HashEmbedder())
+    again = HashEmbedder()
+    report = await index(tmp_path, episodes, again)
+    assert (report.indexed, report.unchanged, again.calls) == (0, len(episodes), [])
+
+    changed = episodes[0].transcript
+    changed.write_text(changed.read_text().replace("Welcome", "Hello there"))
+    report = await index(tmp_path, episodes, HashEmbedder())
+    assert (report.indexed, report.unchanged) == (1, len(episodes) - 1)
+
+
+async def test_a_malformed_transcript_is_reported_and_nothing_of_it_stored(
+    corpus: Path, tmp_path: Path
+) -> None:
+    episodes = read_manifest(corpus / "episodes.jsonl")
+    broken = next(e for e in episodes if e.transcript.suffix == ".srt")
+    lines = broken.transcript.read_text().splitlines()
+    lines[1] = "00:00:03,000 --> soon"
+    broken.transcript.write_text("\n".join(lines))
+    report = await index(tmp_path, episodes, HashEmbedder())
+    assert len(report.failures) == 1
+    assert broken.episode_id in report.failures[0] and ":2:" in report.failures[0]
+    assert broken.episode_id not in await stored_episodes(tmp_path)
+    assert report.indexed == len(episodes) - 1
+
+
+class PoisonedEmbedder(HashEmbedder):
+    """Answers NaN for one episode's text, as the fp16 instructor-xl once did."""
+
+    def __init__(self, poison: str) -> None:
+        super().__init__()
+        self.poison = poison
+
+    async def embed(self, texts: Sequence[str], input_type: InputType) -> list[list[float]]:
+        if any(self.poison in text for text in texts):
+            raise EmbedderResponseInvalid("vector 0 contains a non-finite value (nan)")
+        return await super().embed(texts, input_type)
+
+
+async def test_an_episode_with_bad_vectors_is_never_stored(corpus: Path, tmp_path: Path) -> None:
+    episodes = read_manifest(corpus / "episodes.jsonl")
+    report = await index(tmp_path, episodes, PoisonedEmbedder("liquidation"))
+    assert len(report.failures) >= 1 and "non-finite" in report.failures[0]
+    stored = await stored_episodes(tmp_path)
+    assert "ledger-lines-107" not in stored and len(stored) == len(episodes) - len(report.failures)
+
+
+async def test_prune_deletes_episodes_the_manifest_dropped(corpus: Path, tmp_path: Path) -> None:
+    episodes = read_manifest(corpus / "episodes.jsonl")
+    await index(tmp_path, episodes, HashEmbedder())
+    report = await index(tmp_path, episodes[1:], HashEmbedder(), prune=True)
+    assert report.deleted == 1
+    assert episodes[0].episode_id not in await stored_episodes(tmp_path)
+
+
+async def test_segments_keep_time_speakers_and_a_playable_url(corpus: Path, tmp_path: Path) -> None:
+    episodes = read_manifest(corpus / "episodes.jsonl")
+    await index(tmp_path, episodes, HashEmbedder())
+    reader = EdgeReader(tmp_path / "index")
+    only = SearchFilters(episode_ids=(episodes[0].episode_id,))
+    hits = await reader.search(
+        StoreQuery(limit=1000, dense=HashEmbedder().vector("money"), filters=only)
+    )
+    await reader.close()
+    hits.sort(key=lambda h: h.payload["segment_index"])
+    assert [h.payload["segment_index"] for h in hits] == list(range(len(hits)))
+    assert all(a.payload["start"] <= b.payload["start"] for a, b in itertools.pairwise(hits))
+    assert hits[-1].payload["end"] > 15 * 60
+    assert all(h.payload["speakers"] for h in hits)
+    assert hits[0].payload["audio_url"].endswith(".mp3")
+    assert json.dumps(hits[0].payload)  # payloads stay plain JSON
+
+
+async def test_nothing_is_published_before_the_first_run(tmp_path: Path) -> None:
+    with pytest.raises(IndexNotReady):
+        await EdgeReader(tmp_path / "index").meta()

@@ -135,6 +135,12 @@ class StoreQuery:
 
 
 @dataclass(frozen=True)
+class PodcastStats:
+    episodes: int
+    segments: int
+
+
+@dataclass(frozen=True)
 class SegmentHit:
     """A stored segment returned by a query, with its score in that query's mode."""
 

@@ -11,7 +11,7 @@ from typing import Protocol
 
 from podsearch.contract import EmbeddingRecipe, InputType
 from podsearch.index_meta import IndexMeta
-from podsearch.models import SegmentHit, SegmentPoint, StoreQuery
+from podsearch.models import PodcastStats, SegmentHit, SegmentPoint, StoreQuery
 
 
 class Embedder(Protocol):
@@ -35,8 +35,16 @@ class SegmentReader(Protocol):
 
     async def search(self, query: StoreQuery) -> list[SegmentHit]: ...
 
-    async def podcasts(self) -> dict[str, int]:
-        """Segment counts per podcast."""
+    async def generation(self) -> str:
+        """Names the published index version; changes whenever the index does."""
+        ...
+
+    async def podcasts(self) -> dict[str, PodcastStats]:
+        """Episode and segment counts per podcast."""
+        ...
+
+    async def segments(self, episode_id: str, indexes: Sequence[int]) -> list[SegmentHit]:
+        """Fetch given segments of one episode (neighbouring context of a moment)."""
         ...
 
     async def close(self) -> None: ...

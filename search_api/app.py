@@ -5,19 +5,26 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
 
 from podsearch.embedder_client import HttpEmbedder
 from podsearch.errors import EmbedderError, IndexNotReady
 from podsearch.ports import Embedder, SegmentReader
 from podsearch.stores import open_reader
 from search_api.errors import install_error_handlers
-from search_api.routes import router
+from search_api.observability import Metrics, ObservabilityMiddleware
+from search_api.ratelimit import RateLimiter
+from search_api.routes import limited, router
 from search_api.service import SearchService
 from search_api.settings import ApiSettings
 
 log = logging.getLogger("podsearch.api")
+STATIC = Path(__file__).parent / "static"
 
 
 def create_app(
@@ -27,13 +34,15 @@ def create_app(
 ) -> FastAPI:
     """Build the API; `embedder` and `reader` default to the ones the settings describe."""
     settings = settings or ApiSettings()
+    options = settings.api
+    metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Clients are created here, inside the server's event loop, and closed with it.
         own_embedder = embedder or HttpEmbedder(settings.embedder)
         own_reader = reader or open_reader(settings.store)
-        service = SearchService(own_embedder, own_reader, rrf_k=settings.api.rrf_k)
+        service = SearchService(own_embedder, own_reader, options, metrics)
         await _check_at_startup(service)
         app.state.service = service
         try:
@@ -51,8 +60,26 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.metrics = metrics
+    app.state.rate_limiter = (
+        RateLimiter(options.rate_limit_per_minute, options.rate_limit_burst)
+        if options.rate_limit_per_minute
+        else None
+    )
     install_error_handlers(app)
+    app.include_router(limited)
     app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def page() -> FileResponse:
+        return FileResponse(STATIC / "index.html")
+
+    if options.cors_origins:
+        app.add_middleware(
+            CORSMiddleware, allow_origins=options.cors_origins, allow_methods=["GET"]
+        )
+    app.add_middleware(ObservabilityMiddleware, metrics=metrics)
     return app
 
 

@@ -7,11 +7,16 @@ import logging
 import uvicorn
 
 from search_api.app import create_app
+from search_api.observability import configure_logging
 from search_api.settings import ApiSettings
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per embedder call is noise
     settings = ApiSettings()
-    uvicorn.run(create_app(settings), host=settings.api.host, port=settings.api.port)
+    if settings.api.json_logs:
+        configure_logging()
+    else:
+        logging.basicConfig(level=logging.INFO)
+    uvicorn.run(
+        create_app(settings), host=settings.api.host, port=settings.api.port, log_config=None
+    )

@@ -5,18 +5,46 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from podsearch.errors import PodsearchError
 from podsearch.models import SearchFilters
 from search_api.deps import Service, Settings
 from search_api.errors import ApiError
-from search_api.schemas import ErrorBody, Health, PodcastCount, SearchMode, SearchResponse
+from search_api.pagination import decode_cursor, request_key
+from search_api.schemas import (
+    ComponentState,
+    ErrorBody,
+    GroupBy,
+    Health,
+    PodcastCount,
+    Ready,
+    SearchMode,
+    SearchResponse,
+)
 from search_api.service import SearchParams, normalise_query
 
+
+def rate_limit(request: Request, settings: Settings) -> None:
+    """429 with Retry-After once a client spends its burst faster than the refill rate."""
+    limiter = request.app.state.rate_limiter
+    if limiter is None:
+        return
+    client = request.client.host if request.client else "unknown"
+    if settings.api.trust_forwarded_for:
+        client = request.headers.get("x-forwarded-for", client).split(",")[0].strip()
+    wait = limiter.retry_after(client)
+    if wait:
+        request.app.state.metrics.rate_limited.inc()
+        raise ApiError(429, "rate_limited", "too many requests", {"Retry-After": str(wait)})
+
+
 router = APIRouter()
+limited = APIRouter(dependencies=[Depends(rate_limit)])
 
 _ERRORS: dict[int | str, dict[str, object]] = {
-    code: {"model": ErrorBody} for code in (409, 422, 502, 503)
+    code: {"model": ErrorBody} for code in (409, 422, 429, 502, 503)
 }
 
 
@@ -27,7 +55,7 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC)
 
 
-@router.get("/search", response_model=SearchResponse, responses=_ERRORS)
+@limited.get("/search", response_model=SearchResponse, responses=_ERRORS)
 async def search(
     service: Service,
     settings: Settings,
@@ -35,11 +63,21 @@ async def search(
     mode: SearchMode = SearchMode.hybrid,
     limit: Annotated[int, Query(ge=1)] = 10,
     offset: Annotated[int, Query(ge=0)] = 0,
+    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,
     podcast: Annotated[list[str] | None, Query(description="Repeat to allow several.")] = None,
     episode_id: Annotated[list[str] | None, Query()] = None,
     speaker: Annotated[list[str] | None, Query()] = None,
     published_after: datetime | None = None,
     published_before: datetime | None = None,
+    group_by: GroupBy = GroupBy.none,
+    per_episode: Annotated[int | None, Query(ge=1, le=20)] = None,
+    context: Annotated[bool, Query(description="Add the words said just before/after.")] = False,
+    score_threshold: Annotated[
+        float | None, Query(description="Drop hits scoring below this (scale depends on mode).")
+    ] = None,
+    rrf_k: Annotated[
+        int | None, Query(ge=1, le=1000, description="Hybrid fusion constant.")
+    ] = None,
 ) -> SearchResponse:
     options = settings.api
     query = normalise_query(q)
@@ -51,8 +89,6 @@ async def search(
         )
     if limit > options.max_limit:
         raise ApiError(422, "limit_too_large", f"limit is at most {options.max_limit}")
-    if offset > options.max_offset:
-        raise ApiError(422, "offset_too_large", f"offset is at most {options.max_offset}")
     after, before = _utc(published_after), _utc(published_before)
     if after and before and after > before:
         raise ApiError(422, "invalid_date_range", "published_after is later than published_before")
@@ -63,16 +99,66 @@ async def search(
         published_after=after,
         published_before=before,
     )
-    return await service.search(SearchParams(query, mode, limit, offset, filters))
+    per_episode = per_episode or options.per_episode
+    key = request_key(query, mode, filters, group_by, per_episode, score_threshold, rrf_k)
+    if cursor is not None:
+        offset = decode_cursor(cursor, key)
+    if offset > options.max_offset:
+        raise ApiError(422, "offset_too_large", f"offset is at most {options.max_offset}")
+    params = SearchParams(
+        query=query,
+        mode=mode,
+        limit=limit,
+        offset=offset,
+        filters=filters,
+        group_by=group_by,
+        per_episode=per_episode,
+        context=context,
+        score_threshold=score_threshold,
+        rrf_k=rrf_k,
+        cursor_key=key,
+    )
+    return await service.search(params)
 
 
-@router.get("/podcasts", response_model=list[PodcastCount], responses=_ERRORS)
+@limited.get("/podcasts", response_model=list[PodcastCount], responses=_ERRORS)
 async def podcasts(service: Service) -> list[PodcastCount]:
-    counts = await service.reader.podcasts()
-    return [PodcastCount(podcast=name, segments=n) for name, n in sorted(counts.items())]
+    """Every podcast in the index, with its episode and segment counts."""
+    stats = await service.reader.podcasts()
+    return [
+        PodcastCount(podcast=name, episodes=s.episodes, segments=s.segments)
+        for name, s in sorted(stats.items())
+    ]
 
 
 @router.get("/health", response_model=Health)
 async def health() -> Health:
     """Liveness: the process answers."""
     return Health()
+
+
+@router.get("/ready", response_model=Ready, responses={503: {"model": Ready}})
+async def ready(service: Service, response: Response) -> Ready:
+    """Readiness, store and embedder reported apart: without an embedder we still answer."""
+    try:
+        generation = await service.reader.generation()
+        store = ComponentState(ok=True, detail=f"index generation {generation}")
+    except PodsearchError as exc:
+        store = ComponentState(ok=False, detail=str(exc))
+    try:
+        recipe = await service.embedder.recipe()
+        embedder = ComponentState(ok=True, detail=f"{recipe.model_id} ({recipe.dimension}-d)")
+    except PodsearchError as exc:
+        embedder = ComponentState(ok=False, detail=f"{exc}; searches degrade to keyword")
+    if not store.ok:
+        response.status_code = 503
+    return Ready(
+        ready=store.ok, store=store, embedder=embedder, cache_hit_ratio=service.cache.hit_ratio
+    )
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(request: Request) -> Response:
+    return Response(
+        generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -14,13 +15,15 @@ class SearchMode(StrEnum):
     keyword = "keyword"
 
 
+class GroupBy(StrEnum):
+    none = "none"
+    episode = "episode"
+
+
 class Moment(BaseModel):
     """One ranked moment: where in which episode, what was said, and a link that plays it."""
 
-    score: float = Field(
-        description="Fused RRF score (hybrid), cosine (semantic) or BM25 (keyword)."
-    )
-    segment_id: str
+    score: float = Field(description="RRF score (hybrid), cosine (semantic) or BM25 (keyword).")
     episode_id: str
     podcast: str
     episode_title: str
@@ -28,23 +31,47 @@ class Moment(BaseModel):
     start: float = Field(description="Seconds from the start of the episode.")
     end: float
     speakers: list[str]
-    text: str
+    text: str = Field(description="What was said (overlapping segments merged).")
+    snippet: str = Field(description="HTML-escaped excerpt; query terms wrapped in <mark>.")
+    highlights: list[tuple[int, int]] = Field(description="[start, end) offsets of terms in text.")
     url: str | None = Field(description="Plays the audio (or opens the episode) at `start`.")
+    clip_url: str | None = Field(description="Media fragment for the whole moment, #t=start,end.")
+    segment_ids: list[str]
+    context_before: str | None = None
+    context_after: str | None = None
+
+
+class EpisodeGroup(BaseModel):
+    episode_id: str
+    podcast: str
+    episode_title: str
+    published: datetime | None
+    score: float
+    moments: list[Moment]
 
 
 class Timings(BaseModel):
     embed_ms: float = 0.0
     search_ms: float = 0.0
+    total_ms: float = 0.0
 
 
 class SearchResponse(BaseModel):
     query: str
-    mode: SearchMode
+    mode: SearchMode = Field(description="The mode that produced the results.")
+    requested_mode: SearchMode
+    degraded: bool = Field(
+        description="True when the embedder failed and keyword results stand in."
+    )
+    degraded_reason: str | None = None
     took_ms: float
     timings: Timings
+    cache: Literal["hit", "miss", "none"] = Field(description="Query embedding cache outcome.")
     limit: int
     offset: int
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
     results: list[Moment]
+    groups: list[EpisodeGroup] | None = None
 
 
 class ErrorDetail(BaseModel):
@@ -61,6 +88,19 @@ class Health(BaseModel):
     status: str = "ok"
 
 
+class ComponentState(BaseModel):
+    ok: bool
+    detail: str
+
+
+class Ready(BaseModel):
+    ready: bool = Field(description="True when searches can be answered (the store is ready).")
+    store: ComponentState
+    embedder: ComponentState
+    cache_hit_ratio: float
+
+
 class PodcastCount(BaseModel):
     podcast: str
+    episodes: int
     segments: int

@@ -14,10 +14,19 @@ class ApiOptions(BaseModel):
     max_query_chars: int = Field(512, ge=1)
     max_limit: int = Field(50, ge=1, le=1000)
     max_offset: int = Field(1000, ge=0)
+    per_episode: int = Field(3, ge=1, le=20, description="group_by=episode: moments per episode.")
     rrf_k: int = Field(60, ge=1, description="RRF constant: larger flattens rank differences.")
     embed_deadline_s: float = Field(
-        10.0, gt=0, description="Upper bound on a query embedding, retries included."
+        3.0, gt=0, description="Bound on a query embedding, retries included; then keyword only."
     )
+    cache_size: int = Field(2048, ge=0, description="Query embeddings kept in memory.")
+    rate_limit_per_minute: float = Field(600, ge=0, description="Per client; 0 turns it off.")
+    rate_limit_burst: int = Field(60, ge=1)
+    trust_forwarded_for: bool = Field(
+        False, description="Key rate limits by X-Forwarded-For (only behind a trusted proxy)."
+    )
+    cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS.")
+    json_logs: bool = True
 
 
 class ApiSettings(BaseSettings):

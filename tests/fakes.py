@@ -12,35 +12,8 @@ from podsearch.errors import EmbedderUnavailable
 
 _WORD = re.compile(r"[a-z0-9]+")
 _STOP = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "but",
-        "by",
-        "for",
-        "from",
-        "i",
-        "in",
-        "is",
-        "it",
-        "of",
-        "on",
-        "or",
-        "so",
-        "that",
-        "the",
-        "this",
-        "to",
-        "was",
-        "we",
-        "with",
-        "you",
-    ]
+    "a an and are as at be but by for from i in is it of on or so that the this to was we "
+    "with you".split()
 )
 
 

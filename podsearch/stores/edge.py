@@ -19,6 +19,7 @@ import qdrant_edge as qe
 from podsearch.errors import IndexMismatch, IndexNotReady, StoreUnavailable
 from podsearch.index_meta import IndexMeta
 from podsearch.models import (
+    PodcastStats,
     SearchFilters,
     SegmentHit,
     SegmentPoint,
@@ -194,10 +195,33 @@ class EdgeReader:
         ]
         return page_of(hits, query)
 
-    async def podcasts(self) -> dict[str, int]:
+    async def generation(self) -> str:
+        self._live()
+        folder = self._dirs.current()
+        return folder.name if folder else ""
+
+    async def podcasts(self) -> dict[str, PodcastStats]:
         shard, _ = self._live()
         response = shard.facet(qe.FacetRequest(key="podcast", limit=10_000, exact=True))
-        return {str(hit.value): hit.count for hit in response.hits}
+        stats = {}
+        for hit in response.hits:
+            firsts = qe.Filter(must=[_match("podcast", hit.value), _match("segment_index", 0)])
+            episodes = shard.count(qe.CountRequest(exact=True, filter=firsts))
+            stats[str(hit.value)] = PodcastStats(episodes=episodes, segments=hit.count)
+        return stats
+
+    async def segments(self, episode_id: str, indexes: Sequence[int]) -> list[SegmentHit]:
+        shard, _ = self._live()
+        wanted = qe.Filter(
+            must=[
+                _match("episode_id", episode_id),
+                qe.FieldCondition(key="segment_index", match=qe.MatchAny(any=list(indexes))),
+            ]
+        )
+        records, _ = shard.scroll(
+            qe.ScrollRequest(limit=len(indexes), filter=wanted, with_payload=True)
+        )
+        return [SegmentHit(id=str(r.id), score=0.0, payload=dict(r.payload or {})) for r in records]
 
     async def close(self) -> None:
         if self._shard is not None:
@@ -210,8 +234,12 @@ def _to_point(point: SegmentPoint) -> qe.Point:
     return qe.Point(id=point.id, vector={DENSE: point.dense, SPARSE: sparse}, payload=point.payload)
 
 
+def _match(key: str, value: str | int | bool) -> qe.FieldCondition:
+    return qe.FieldCondition(key=key, match=qe.MatchValue(value))
+
+
 def _episode_filter(episode_id: str) -> qe.Filter:
-    return qe.Filter(must=[qe.FieldCondition(key="episode_id", match=qe.MatchValue(episode_id))])
+    return qe.Filter(must=[_match("episode_id", episode_id)])
 
 
 def _filter(filters: SearchFilters) -> qe.Filter | None:

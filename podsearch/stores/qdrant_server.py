@@ -8,6 +8,7 @@ mode (`url=":memory:"`), which speaks the same client API.
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -17,7 +18,14 @@ from qdrant_client.http.exceptions import ApiException
 
 from podsearch.errors import IndexMismatch, IndexNotReady, StoreUnavailable
 from podsearch.index_meta import IndexMeta
-from podsearch.models import SearchFilters, SegmentHit, SegmentPoint, StoreQuery, page_of
+from podsearch.models import (
+    PodcastStats,
+    SearchFilters,
+    SegmentHit,
+    SegmentPoint,
+    StoreQuery,
+    page_of,
+)
 from podsearch.settings import StoreSettings
 from podsearch.stores.schema import DENSE, PAYLOAD_INDEXES, SPARSE
 
@@ -192,15 +200,43 @@ class QdrantServerStore:
         ]
         return page_of(hits, query)
 
-    async def podcasts(self) -> dict[str, int]:
+    async def generation(self) -> str:
+        meta = await self.meta()
+        digest = hashlib.sha256(meta.model_dump_json().encode()).hexdigest()[:12]
+        return f"{self._collection}:{digest}"
+
+    async def podcasts(self) -> dict[str, PodcastStats]:
         await self.meta()
         response = await self._client.facet(
             self._collection, key="podcast", limit=10_000, exact=True
         )
-        return {str(hit.value): hit.count for hit in response.hits}
+        stats = {}
+        for hit in response.hits:
+            firsts = models.Filter(must=[_match("podcast", hit.value), _match("segment_index", 0)])
+            counted = await self._client.count(self._collection, count_filter=firsts, exact=True)
+            stats[str(hit.value)] = PodcastStats(episodes=counted.count, segments=hit.count)
+        return stats
+
+    async def segments(self, episode_id: str, indexes: Sequence[int]) -> list[SegmentHit]:
+        wanted = models.Filter(
+            must=[
+                _match("episode_id", episode_id),
+                models.FieldCondition(
+                    key="segment_index", match=models.MatchAny(any=list(indexes))
+                ),
+            ]
+        )
+        records, _ = await self._client.scroll(
+            self._collection, scroll_filter=wanted, limit=len(indexes), with_payload=True
+        )
+        return [SegmentHit(id=str(r.id), score=0.0, payload=dict(r.payload or {})) for r in records]
 
     async def close(self) -> None:
         await self._client.close()
+
+
+def _match(key: str, value: Any) -> models.FieldCondition:
+    return models.FieldCondition(key=key, match=models.MatchValue(value=value))
 
 
 def _branches(query: StoreQuery) -> list[tuple[str, Any]]:

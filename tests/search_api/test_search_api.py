@@ -2,53 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from indexer.pipeline import Indexer
-from podsearch.index_meta import ChunkerConfig
-from podsearch.manifest import read_manifest
-from podsearch.settings import StoreSettings
-from podsearch.stores.edge import EdgeReader, EdgeWriter
+from podsearch.stores.edge import EdgeReader
 from search_api.app import create_app
 from search_api.settings import ApiSettings
 from tests.fakes import HashEmbedder
-from tests.support import REPO
-
-
-@pytest.fixture(scope="module")
-def index_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("index")
-
-    async def build() -> None:
-        writer = EdgeWriter(root)
-        episodes = read_manifest(REPO / "sample" / "episodes.jsonl")
-        await Indexer(HashEmbedder(), writer, ChunkerConfig()).run(episodes)
-        await writer.close()
-
-    asyncio.run(build())
-    return root
-
-
-@pytest.fixture
-def embedder() -> HashEmbedder:
-    return HashEmbedder()
-
-
-@pytest.fixture
-async def client(index_root: Path, embedder: HashEmbedder) -> AsyncIterator[httpx.AsyncClient]:
-    settings = ApiSettings(store=StoreSettings(path=index_root))
-    app = create_app(settings, embedder=embedder, reader=EdgeReader(index_root))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
-            yield client
 
 
 async def test_search_returns_ranked_moments_with_play_links(client: httpx.AsyncClient) -> None:
@@ -140,7 +104,7 @@ async def test_odd_but_valid_queries_get_a_sensible_answer(
 async def test_uppercase_and_padding_do_not_change_the_answer(client: httpx.AsyncClient) -> None:
     a = (await client.get("/search", params={"q": "venture capital"})).json()["results"]
     b = (await client.get("/search", params={"q": "  VENTURE   CAPITAL "})).json()["results"]
-    assert [r["segment_id"] for r in a] == [r["segment_id"] for r in b]
+    assert [r["segment_ids"] for r in a] == [r["segment_ids"] for r in b]
 
 
 async def test_filters_restrict_results(client: httpx.AsyncClient) -> None:
@@ -157,18 +121,21 @@ async def test_pages_do_not_overlap(client: httpx.AsyncClient) -> None:
         (await client.get("/search", params={"q": "money", "limit": 5, "offset": o})).json()
         for o in (0, 5, 10)
     ]
-    ids = [r["segment_id"] for page in pages for r in page["results"]]
+    ids = [r["segment_ids"][0] for page in pages for r in page["results"]]
     whole = (await client.get("/search", params={"q": "money", "limit": 15})).json()["results"]
-    assert ids == [r["segment_id"] for r in whole] and len(set(ids)) == 15
+    assert ids == [r["segment_ids"][0] for r in whole] and len(set(ids)) == 15
 
 
-async def test_an_unreachable_embedder_is_a_503_not_a_crash(
+async def test_an_unreachable_embedder_degrades_to_keyword_results(
     client: httpx.AsyncClient, embedder: HashEmbedder
 ) -> None:
     embedder.down = True
-    response = await client.get("/search", params={"q": "compost"})
-    assert response.status_code == 503
-    assert response.json()["error"]["code"] == "embedder_unavailable"
+    body = (await client.get("/search", params={"q": "compost worm bin"})).json()
+    assert (body["mode"], body["requested_mode"], body["degraded"]) == ("keyword", "hybrid", True)
+    assert "embedder unavailable" in body["degraded_reason"] and body["results"]
+    embedder.down = False
+    body = (await client.get("/search", params={"q": "compost worm bin"})).json()
+    assert (body["mode"], body["degraded"]) == ("hybrid", False)
 
 
 async def test_another_embedding_model_is_refused(index_root: Path) -> None:

@@ -1,0 +1,113 @@
+"""From ranked segments to moments: overlapping hits of one episode become one playable span.
+
+Plain functions over plain data. Segments of one episode overlap by design (windows with
+overlap), so adjacent hits are merged into one moment with the union of their time, the best
+score, and their words joined once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from podsearch.models import SegmentHit
+
+MAX_SEGMENTS_PER_MOMENT = 4  # ~5 minutes of talk at most: a moment, not a chapter
+ADJACENT_GAP_S = 2.0
+
+
+@dataclass
+class MomentDraft:
+    """A run of neighbouring hits of one episode, ranked by its best hit."""
+
+    hits: list[SegmentHit] = field(default_factory=list)
+
+    @property
+    def best(self) -> SegmentHit:
+        return max(self.hits, key=lambda h: (h.score, h.id))
+
+    @property
+    def score(self) -> float:
+        return self.best.score
+
+    @property
+    def episode_id(self) -> str:
+        return str(self.hits[0].payload["episode_id"])
+
+    @property
+    def start(self) -> float:
+        return float(self.hits[0].payload["start"])
+
+    @property
+    def end(self) -> float:
+        return max(float(h.payload["end"]) for h in self.hits)
+
+    @property
+    def indexes(self) -> list[int]:
+        return [int(h.payload["segment_index"]) for h in self.hits]
+
+    @property
+    def text(self) -> str:
+        return join_texts([str(h.payload["text"]) for h in self.hits])
+
+    @property
+    def speakers(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for hit in self.hits:
+            seen.update(dict.fromkeys(hit.payload.get("speakers") or []))
+        return list(seen)
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        """Episode metadata (the same on every segment of the episode)."""
+        return self.hits[0].payload
+
+
+def join_texts(texts: Sequence[str]) -> str:
+    """Join consecutive windows, writing the words they share only once."""
+    words = texts[0].split() if texts else []
+    for text in texts[1:]:
+        nxt = text.split()
+        shared = next(
+            (k for k in range(min(len(words), len(nxt)), 0, -1) if words[-k:] == nxt[:k]), 0
+        )
+        words += nxt[shared:] if shared else ["…", *nxt]
+    return " ".join(words)
+
+
+def _touches(moment: MomentDraft, hit: SegmentHit) -> bool:
+    """Overlapping in time, or separated by a pause of at most ADJACENT_GAP_S."""
+    start, end = float(hit.payload["start"]), float(hit.payload["end"])
+    return start <= moment.end + ADJACENT_GAP_S and end + ADJACENT_GAP_S >= moment.start
+
+
+def merge_moments(hits: Sequence[SegmentHit]) -> list[MomentDraft]:
+    """Best hits first: each seeds a moment or joins the one it touches.
+
+    A hit that touches a full moment, or two moments, adds nothing new and is dropped, so the
+    moments of one episode never overlap. Moments come out ranked by their best hit.
+    """
+    moments: list[MomentDraft] = []
+    by_episode: dict[str, list[MomentDraft]] = {}
+    for hit in sorted(hits, key=lambda h: (-h.score, h.id)):
+        episode = by_episode.setdefault(str(hit.payload["episode_id"]), [])
+        touched = [m for m in episode if _touches(m, hit)]
+        if not touched:
+            moment = MomentDraft([hit])
+            episode.append(moment)
+            moments.append(moment)
+        elif len(touched) == 1 and len(touched[0].hits) < MAX_SEGMENTS_PER_MOMENT:
+            touched[0].hits.append(hit)
+            touched[0].hits.sort(key=lambda h: int(h.payload["segment_index"]))
+    return moments
+
+
+def group_by_episode(moments: Sequence[MomentDraft], per_episode: int) -> list[list[MomentDraft]]:
+    """Episodes in the order of their best moment, each with its best `per_episode` moments."""
+    groups: dict[str, list[MomentDraft]] = {}
+    for moment in moments:
+        group = groups.setdefault(moment.episode_id, [])
+        if len(group) < per_episode:
+            group.append(moment)
+    return list(groups.values())

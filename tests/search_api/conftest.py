@@ -1,0 +1,50 @@
+"""An Edge index of the sample corpus, built once per module with the counting HashEmbedder,
+and an HTTP client over the real API app."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from indexer.pipeline import Indexer
+from podsearch.index_meta import ChunkerConfig
+from podsearch.manifest import read_manifest
+from podsearch.settings import StoreSettings
+from podsearch.stores.edge import EdgeReader, EdgeWriter
+from search_api.app import create_app
+from search_api.settings import ApiSettings
+from tests.fakes import HashEmbedder
+from tests.support import REPO
+
+
+@pytest.fixture(scope="module")
+def index_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("index")
+
+    async def build() -> None:
+        writer = EdgeWriter(root)
+        episodes = read_manifest(REPO / "sample" / "episodes.jsonl")
+        await Indexer(HashEmbedder(), writer, ChunkerConfig()).run(episodes)
+        await writer.close()
+
+    asyncio.run(build())
+    return root
+
+
+@pytest.fixture
+def embedder() -> HashEmbedder:
+    return HashEmbedder()
+
+
+@pytest.fixture
+async def client(index_root: Path, embedder: HashEmbedder) -> AsyncIterator[httpx.AsyncClient]:
+    settings = ApiSettings(store=StoreSettings(path=index_root))
+    app = create_app(settings, embedder=embedder, reader=EdgeReader(index_root))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+            yield client

@@ -25,6 +25,7 @@ demo: install
 	DEMO_DATA=$(DEMO_DATA) scripts/demo.sh
 
 test: install
+	scripts/ensure-chromium.sh
 	$(BIN)/pytest
 
 lint: install

@@ -61,7 +61,7 @@ async def search(
     settings: Settings,
     q: Annotated[str, Query(description="What the listener asks, in words.")],
     mode: SearchMode = SearchMode.hybrid,
-    limit: Annotated[int, Query(ge=1)] = 10,
+    limit: Annotated[int, Query(ge=1, description="Moments, or episodes when grouped.")] = 10,
     offset: Annotated[int, Query(ge=0)] = 0,
     cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,
     podcast: Annotated[list[str] | None, Query(description="Repeat to allow several.")] = None,

@@ -7,6 +7,7 @@ answer with keyword results marked `degraded` instead of an error.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +18,7 @@ from podsearch.models import PAGE_WINDOW, SearchFilters, SegmentHit, StoreQuery
 from podsearch.ports import Embedder, SegmentReader
 from podsearch.stores.schema import Bm25Encoder
 from search_api.embedding_cache import QueryEmbeddingCache
-from search_api.highlight import highlights, query_terms, snippet
+from search_api.highlight import highlights, query_terms, snippet, term_pattern
 from search_api.moments import MomentDraft, group_by_episode, join_texts, merge_moments
 from search_api.observability import Metrics
 from search_api.pagination import encode_cursor
@@ -136,39 +137,41 @@ class SearchService:
                 self.metrics.degraded.labels(type(exc).__name__).inc()
         sparse = self._bm25.query(params.query) if mode is not SearchMode.semantic else None
         grouped = params.group_by is GroupBy.episode
-        needed = params.offset + params.limit + 1
+        needed = params.offset + params.limit + 1  # one more than the page tells if more exist
         depth = depth_for(needed, params.per_episode if grouped else 1)
         started = time.perf_counter()
-        hits = await self.reader.search(
-            StoreQuery(
-                limit=depth,
-                dense=dense,
-                sparse=sparse,
-                filters=params.filters,
-                rrf_k=params.rrf_k or self.options.rrf_k,
-                score_threshold=params.score_threshold,
+        while True:
+            hits = await self.reader.search(
+                StoreQuery(
+                    limit=depth,
+                    dense=dense,
+                    sparse=sparse,
+                    filters=params.filters,
+                    rrf_k=params.rrf_k or self.options.rrf_k,
+                    score_threshold=params.score_threshold,
+                )
             )
-        )
+            moments = merge_moments(hits)
+            groups = group_by_episode(moments, params.per_episode) if grouped else None
+            items: list[Any] = groups if groups is not None else moments
+            if len(items) >= needed or len(hits) < depth or depth >= MAX_DEPTH:
+                break
+            depth = min(MAX_DEPTH, 2 * depth)  # many hits merged away: look deeper
         timings.search_ms = _ms_since(started)
         self.metrics.stage.labels("search").observe(timings.search_ms / 1000)
-        moments = merge_moments(hits)
-        more_in_store = len(hits) == depth < MAX_DEPTH
-        groups = None
-        if grouped:
-            groups = group_by_episode(moments, params.per_episode)
-            has_more = len(groups) > params.offset + params.limit or more_in_store
-            groups = groups[params.offset : params.offset + params.limit]
-            moments = [m for group in groups for m in group]
+        has_more = len(items) > params.offset + params.limit
+        page = items[params.offset : params.offset + params.limit]
+        if groups is not None:
+            groups, moments = page, [m for group in page for m in group]
         else:
-            has_more = len(moments) > params.offset + params.limit or more_in_store
-            moments = moments[params.offset : params.offset + params.limit]
+            moments = page
         return Page(mode, reason, cache, timings, moments, groups, has_more)
 
     async def search(self, params: SearchParams) -> SearchResponse:
         started = time.perf_counter()
         page = await self.run(params)
-        terms = query_terms(params.query)
-        shaped = {id(m): await self._moment(m, terms, params.context) for m in page.moments}
+        pattern = term_pattern(query_terms(params.query))
+        shaped = {id(m): await self._moment(m, pattern, params.context) for m in page.moments}
         groups = None
         if page.groups is not None:
             groups = [_group([shaped[id(m)] for m in group]) for group in page.groups]
@@ -193,9 +196,11 @@ class SearchService:
             groups=groups,
         )
 
-    async def _moment(self, draft: MomentDraft, terms: set[str], context: bool) -> Moment:
+    async def _moment(
+        self, draft: MomentDraft, pattern: re.Pattern[str] | None, context: bool
+    ) -> Moment:
         text = draft.text
-        spans = highlights(text, terms)
+        spans = highlights(text, pattern)
         p = draft.payload
         before = after = None
         if context:

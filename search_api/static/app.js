@@ -15,9 +15,7 @@ let latest = 0; // answers to superseded searches are dropped
 
 function formParams() {
   const params = new URLSearchParams({ q: input.value, mode: modeSelect.value });
-  for (const box of document.querySelectorAll("#podcasts input:checked")) {
-    params.append("podcast", box.value);
-  }
+  for (const box of document.querySelectorAll("#podcasts input:checked")) params.append("podcast", box.value);
   if (groupBox.checked) params.set("group_by", "episode");
   return params;
 }

@@ -6,8 +6,8 @@ from search_api.highlight import highlights, query_terms, snippet
 
 
 def test_query_terms_drop_stop_words_and_light_suffixes() -> None:
-    assert query_terms("How do they handle on-call burnout?") == {"handle", "call", "burnout"}
-    assert query_terms("paging alerts") == {"pag", "alert"}
+    assert query_terms("How do they handle on-call burnout?") == {"handl", "call", "burnout"}
+    assert query_terms("paging alerts page") == {"pag", "alert"}
 
 
 def test_highlights_are_offsets_of_matching_words() -> None:
@@ -32,3 +32,8 @@ def test_snippets_show_the_densest_window_of_a_long_text() -> None:
 
 def test_a_text_without_matches_starts_at_the_beginning() -> None:
     assert snippet("one two three", []) == "one two three"
+
+
+def test_short_terms_match_whole_words_only() -> None:
+    text = "AI and aim: the ai team"
+    assert [text[a:b] for a, b in highlights(text, query_terms("AI"))] == ["AI", "ai"]

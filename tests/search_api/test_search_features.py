@@ -49,6 +49,10 @@ async def test_group_by_episode_caps_moments_per_episode(client: httpx.AsyncClie
     assert all(1 <= len(g["moments"]) <= 2 for g in groups)
     assert [g["score"] for g in groups] == sorted((g["score"] for g in groups), reverse=True)
     assert len(body["results"]) == sum(len(g["moments"]) for g in groups)
+    cursor = body["next_cursor"]
+    last = await get(client, q="money", group_by="episode", per_episode=2, limit=5, cursor=cursor)
+    assert len(last["groups"]) == 5 and last["next_cursor"] is None  # 8 episodes in all
+    assert not {g["episode_id"] for g in groups} & {g["episode_id"] for g in last["groups"]}
 
 
 async def test_cursor_pages_have_no_duplicates_and_no_gaps(client: httpx.AsyncClient) -> None:

@@ -109,6 +109,19 @@ class SearchFilters:
     published_after: datetime | None = None
     published_before: datetime | None = None
 
+    def any_of(self) -> list[tuple[str, list[str]]]:
+        """(payload key, allowed values) of every restricted keyword field."""
+        fields = (
+            ("podcast", self.podcasts),
+            ("episode_id", self.episode_ids),
+            ("speakers", self.speakers),
+        )
+        return [(key, list(values)) for key, values in fields if values]
+
+    @property
+    def dated(self) -> bool:
+        return self.published_after is not None or self.published_before is not None
+
 
 @dataclass(frozen=True)
 class StoreQuery:

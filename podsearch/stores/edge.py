@@ -28,7 +28,7 @@ from podsearch.models import (
     page_of,
 )
 from podsearch.stores.generations import GenerationDir, WriterLock
-from podsearch.stores.schema import DENSE, PAYLOAD_INDEXES, SPARSE
+from podsearch.stores.schema import DENSE, PAYLOAD_INDEXES, SPARSE, query_branches
 
 _SHARD = "shard"
 _META = "meta.json"
@@ -244,44 +244,26 @@ def _episode_filter(episode_id: str) -> qe.Filter:
 
 def _filter(filters: SearchFilters) -> qe.Filter | None:
     must: list[Any] = [
-        qe.FieldCondition(key=key, match=qe.MatchAny(any=list(values)))
-        for key, values in (
-            ("podcast", filters.podcasts),
-            ("episode_id", filters.episode_ids),
-            ("speakers", filters.speakers),
-        )
-        if values
+        qe.FieldCondition(key=key, match=qe.MatchAny(any=values))
+        for key, values in filters.any_of()
     ]
-    if filters.published_after or filters.published_before:
+    if filters.dated:
         after, before = filters.published_after, filters.published_before
-        must.append(
-            qe.FieldCondition(
-                key="published",
-                range=qe.RangeDateTime(
-                    gte=after.isoformat() if after else None,
-                    lte=before.isoformat() if before else None,
-                ),
-            )
+        window = qe.RangeDateTime(
+            gte=after.isoformat() if after else None, lte=before.isoformat() if before else None
         )
+        must.append(qe.FieldCondition(key="published", range=window))
     return qe.Filter(must=must) if must else None
 
 
-def _branches(query: StoreQuery) -> list[tuple[str, list[float] | qe.SparseVector]]:
-    """The non-empty vectors of a query (a stop-word-only query has no BM25 terms)."""
-    branches: list[tuple[str, list[float] | qe.SparseVector]] = []
-    if query.dense is not None:
-        branches.append((DENSE, query.dense))
-    if query.sparse is not None and query.sparse.indices:
-        branches.append((SPARSE, _sparse(query.sparse)))
-    return branches
-
-
-def _sparse(vector: SparseVector) -> qe.SparseVector:
-    return qe.SparseVector(indices=vector.indices, values=vector.values)
+def _vector(vector: list[float] | SparseVector) -> list[float] | qe.SparseVector:
+    if isinstance(vector, SparseVector):
+        return qe.SparseVector(indices=vector.indices, values=vector.values)
+    return vector
 
 
 def _query_request(query: StoreQuery) -> qe.QueryRequest | None:
-    branches = _branches(query)
+    branches = [(using, _vector(vector)) for using, vector in query_branches(query)]
     if not branches:
         return None
     flt = _filter(query.filters)

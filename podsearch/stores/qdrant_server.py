@@ -23,11 +23,12 @@ from podsearch.models import (
     SearchFilters,
     SegmentHit,
     SegmentPoint,
+    SparseVector,
     StoreQuery,
     page_of,
 )
 from podsearch.settings import StoreSettings
-from podsearch.stores.schema import DENSE, PAYLOAD_INDEXES, SPARSE
+from podsearch.stores.schema import DENSE, PAYLOAD_INDEXES, SPARSE, query_branches
 
 _META_KEY = "podsearch"
 _SCHEMA_TYPES = {
@@ -165,7 +166,7 @@ class QdrantServerStore:
 
     async def search(self, query: StoreQuery) -> list[SegmentHit]:
         await self.meta()
-        branches = _branches(query)
+        branches = [(using, _vector(vector)) for using, vector in query_branches(query)]
         if not branches:
             return []
         flt = _filter(query.filters)
@@ -239,34 +240,18 @@ def _match(key: str, value: Any) -> models.FieldCondition:
     return models.FieldCondition(key=key, match=models.MatchValue(value=value))
 
 
-def _branches(query: StoreQuery) -> list[tuple[str, Any]]:
-    branches: list[tuple[str, Any]] = []
-    if query.dense is not None:
-        branches.append((DENSE, query.dense))
-    if query.sparse is not None and query.sparse.indices:
-        branches.append(
-            (SPARSE, models.SparseVector(indices=query.sparse.indices, values=query.sparse.values))
-        )
-    return branches
+def _vector(vector: list[float] | SparseVector) -> Any:
+    if isinstance(vector, SparseVector):
+        return models.SparseVector(indices=vector.indices, values=vector.values)
+    return vector
 
 
 def _filter(filters: SearchFilters) -> models.Filter | None:
     must: list[Any] = [
-        models.FieldCondition(key=key, match=models.MatchAny(any=list(values)))
-        for key, values in (
-            ("podcast", filters.podcasts),
-            ("episode_id", filters.episode_ids),
-            ("speakers", filters.speakers),
-        )
-        if values
+        models.FieldCondition(key=key, match=models.MatchAny(any=values))
+        for key, values in filters.any_of()
     ]
-    if filters.published_after or filters.published_before:
-        must.append(
-            models.FieldCondition(
-                key="published",
-                range=models.DatetimeRange(
-                    gte=filters.published_after, lte=filters.published_before
-                ),
-            )
-        )
+    if filters.dated:
+        window = models.DatetimeRange(gte=filters.published_after, lte=filters.published_before)
+        must.append(models.FieldCondition(key="published", range=window))
     return models.Filter(must=must) if must else None

@@ -13,7 +13,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from podsearch.embedder_client import HttpEmbedder
-from podsearch.errors import EmbedderError, IndexNotReady
+from podsearch.errors import EmbedderError, IndexNotReady, StoreUnavailable
 from podsearch.ports import Embedder, SegmentReader
 from podsearch.stores import open_reader
 from search_api.errors import install_error_handlers
@@ -84,10 +84,11 @@ def create_app(
 
 
 async def _check_at_startup(service: SearchService) -> None:
-    """A mismatched embedder stops start-up; a missing index or cold embedder only warns."""
+    """A mismatched embedder stops start-up; a missing index, an unreachable store or a cold
+    embedder only warn (/ready says so, and every request checks again)."""
     try:
         await service.check_compatible()
-    except IndexNotReady as exc:
+    except (IndexNotReady, StoreUnavailable) as exc:
         log.warning("%s", exc)
     except EmbedderError as exc:
         log.warning("embedder not reachable at start-up (checked again per query): %s", exc)

@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from podsearch.settings import StoreSettings
 from podsearch.stores.edge import EdgeReader
 from search_api.app import create_app
 from search_api.settings import ApiSettings
@@ -173,3 +174,16 @@ def test_the_api_and_indexer_never_import_a_model(module: str) -> None:
     script = f"import sys, {module}; print([m for m in {heavy!r} if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+async def test_an_unreachable_store_does_not_stop_start_up() -> None:
+    settings = ApiSettings(store=StoreSettings(backend="qdrant", url="http://127.0.0.1:9"))
+    app = create_app(settings, embedder=HashEmbedder())
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+            ready = await client.get("/ready")
+            search = await client.get("/search", params={"q": "anything"})
+    assert ready.status_code == 503 and not ready.json()["store"]["ok"]
+    assert search.status_code == 503
+    assert search.json()["error"]["code"] == "store_unavailable"

@@ -132,7 +132,8 @@ class SearchService:
                 self.metrics.cache.labels(cache).inc()
                 self.metrics.cache_hit_ratio.set(self.cache.hit_ratio)
             except (EmbedderError, TimeoutError) as exc:
-                reason = f"embedder unavailable: {exc or 'timed out'}"
+                detail = str(exc) or f"no answer within {self.options.embed_deadline_s:g} s"
+                reason = f"embedder unavailable: {detail}"
                 mode = SearchMode.keyword
                 self.metrics.degraded.labels(type(exc).__name__).inc()
         sparse = self._bm25.query(params.query) if mode is not SearchMode.semantic else None

@@ -140,6 +140,7 @@ async def test_a_slow_embedder_degrades_within_the_deadline(slow_client: httpx.A
     body = await get(slow_client, q="feature flags cleanup")
     assert time.perf_counter() - started < 2.0
     assert body["degraded"] and body["mode"] == "keyword" and body["results"]
+    assert body["degraded_reason"] == "embedder unavailable: no answer within 0.3 s"
 
 
 async def test_ready_reports_store_and_embedder_apart(

@@ -9,7 +9,6 @@ replaces answered 200 with `embedding: null`). Every error is JSON
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -25,6 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import podsearch
 from embedder.backends import Backend, EncodeResult
+from embedder.batching import MicroBatcher
 from podsearch.contract import (
     EmbedderHealth,
     EmbeddingData,
@@ -60,22 +60,40 @@ def _error(
 
 
 class Encoder:
-    """Runs the blocking backend in a worker thread, one call at a time (the cores are few and
-    torch already uses all of them), and refuses to hand out vectors that fail validation."""
+    """Runs the blocking backend in a worker thread and refuses to hand out vectors that fail
+    validation. Concurrent requests are coalesced into one encode call (dynamic batching,
+    `embedder.batching`); one batch runs at a time (the cores are few and torch already uses all
+    of them) unless `concurrency` says otherwise (a backend that only forwards to a GPU service)."""
 
-    def __init__(self, backend: Backend) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        max_texts: int = 64,
+        max_wait_ms: float = 5.0,
+        concurrency: int = 1,
+    ) -> None:
         self.backend = backend
         self.warm = False
-        self._lock = asyncio.Lock()
+        self.batcher = MicroBatcher(
+            self._encode_batch,
+            max_texts=max_texts,
+            max_wait_ms=max_wait_ms,
+            concurrency=concurrency,
+        )
+
+    async def _encode_batch(self, texts: list[str], input_type: InputType) -> EncodeResult:
+        try:
+            return await anyio.to_thread.run_sync(self.backend.encode, texts, input_type)
+        except EmbedderResponseInvalid:
+            raise
+        except Exception as exc:
+            log.exception("backend %s failed on %d inputs", self.backend.name, len(texts))
+            raise ApiError(500, "embedding_failed", f"the model failed: {exc}") from exc
 
     async def encode(self, texts: Sequence[str], input_type: InputType) -> EncodeResult:
-        async with self._lock:
-            try:
-                result = await anyio.to_thread.run_sync(self.backend.encode, texts, input_type)
-            except Exception as exc:
-                log.exception("backend %s failed on %d inputs", self.backend.name, len(texts))
-                raise ApiError(500, "embedding_failed", f"the model failed: {exc}") from exc
         try:
+            result = await self.batcher.submit(texts, input_type)
             validate_vectors(result.vectors, len(texts), self.backend.recipe.dimension)
         except EmbedderResponseInvalid as exc:
             log.error("backend %s produced invalid vectors: %s", self.backend.name, exc)
@@ -135,9 +153,19 @@ def create_app(
     token: SecretStr | None = None,
     max_batch: int = 256,
     warm_up: bool = True,
+    *,
+    coalesce_max_texts: int = 64,
+    coalesce_wait_ms: float = 5.0,
+    concurrency: int = 1,
 ) -> FastAPI:
-    """Serve `backend`. With `warm_up`, start-up waits for a real encode of each input type."""
-    encoder = Encoder(backend)
+    """Serve `backend`. With `warm_up`, start-up waits for a real encode of each input type.
+    Concurrent requests share encode calls of up to `coalesce_max_texts` texts."""
+    encoder = Encoder(
+        backend,
+        max_texts=coalesce_max_texts,
+        max_wait_ms=coalesce_wait_ms,
+        concurrency=concurrency,
+    )
     recipe = backend.recipe
     model_names = {recipe.model_id, recipe.model_id.rsplit("/", 1)[-1]}
 
@@ -149,6 +177,7 @@ def create_app(
         yield
 
     app = FastAPI(title="podsearch embedder", version=podsearch.__version__, lifespan=lifespan)
+    app.state.encoder = encoder
     _install_error_handlers(app)
 
     @app.post("/v1/embeddings", dependencies=[Depends(_bearer_auth(token))])
@@ -167,7 +196,7 @@ def create_app(
             usage=EmbeddingUsage(
                 prompt_tokens=result.prompt_tokens,
                 total_tokens=result.prompt_tokens,
-                truncated_inputs=result.truncated,
+                truncated_inputs=result.truncated_inputs,
             ),
         )
 

@@ -17,7 +17,13 @@ def main() -> None:
     )
     settings = EmbedderServiceSettings().embedder_server
     backend = load_backend(settings)
-    app = create_app(backend, token=settings.token, max_batch=settings.max_batch)
+    app = create_app(
+        backend,
+        token=settings.token,
+        max_batch=settings.max_batch,
+        coalesce_max_texts=settings.coalesce_max_texts,
+        coalesce_wait_ms=settings.coalesce_wait_ms,
+    )
     # uvicorn runs the app's lifespan (the warm-up encode) before it accepts connections.
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
 

@@ -85,6 +85,6 @@ class SentenceTransformerBackend:
             )
         return EncodeResult(
             vectors=matrix.astype("float32").tolist(),
-            prompt_tokens=sum(min(n, limit) for n in lengths),
-            truncated=sum(n > limit for n in lengths),
+            tokens=[min(n, limit) for n in lengths],
+            truncated=[n > limit for n in lengths],
         )

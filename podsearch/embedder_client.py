@@ -1,15 +1,17 @@
-"""The `Embedder` that talks to any service speaking our contract (local server, Modal, ...).
+"""The `Embedder`s that talk to a remote embedding service, over HTTP or the Modal SDK.
 
-One pooled `httpx.AsyncClient`, created inside the event loop that first uses it and refused
-from any other loop (clients shared across loops hung the system this one replaces). Every call
-fits one optional deadline: timeouts shrink to what is left, and no retry starts past it.
-Vectors are validated here too, whatever the server claims to have checked.
+`HttpEmbedder` speaks our OpenAI-compatible contract (local server, the Modal web endpoint, TEI,
+...): one pooled `httpx.AsyncClient`, created inside the event loop that first uses it and
+refused from any other loop (clients shared across loops hung the system this one replaces).
+`ModalEmbedder` calls the deployed Modal classes directly (`modal.Cls.from_name`), skipping
+HTTP. Both share one retry loop and circuit breaker (`podsearch.circuit`), one batching helper
+and one validation: every call fits one optional deadline, timeouts shrink to what is left, no
+retry starts past it, and vectors are validated here whatever the server claims to have checked.
 """
 
 from __future__ import annotations
 
 import asyncio
-import random
 from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -17,6 +19,7 @@ from typing import Any, Self, TypeVar
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from podsearch.circuit import CircuitBreaker, Retryable, call_with_retries
 from podsearch.contract import (
     EmbedderHealth,
     EmbeddingRecipe,
@@ -25,12 +28,11 @@ from podsearch.contract import (
     InputType,
     validate_vectors,
 )
-from podsearch.errors import EmbedderError, EmbedderResponseInvalid, EmbedderUnavailable
+from podsearch.errors import EmbedderError, EmbedderResponseInvalid
 from podsearch.settings import EmbedderClientSettings
 
 BatchEmbedder = Callable[[Sequence[str]], Awaitable[list[list[float]]]]
 _Model = TypeVar("_Model", bound=BaseModel)
-_MAX_DELAY_S = 8.0
 
 
 async def embed_in_batches(
@@ -75,6 +77,10 @@ def _parse(model: type[_Model], response: httpx.Response) -> _Model:
         ) from exc
 
 
+def _deadline(deadline_s: float | None) -> float | None:
+    return None if deadline_s is None else asyncio.get_running_loop().time() + deadline_s
+
+
 class HttpEmbedder:
     """`Embedder` over HTTP. Use `async with`, or call `aclose()` when done."""
 
@@ -84,10 +90,12 @@ class HttpEmbedder:
         transport: httpx.AsyncBaseTransport | None = None,
         *,
         backoff_s: float = 0.25,
+        circuit: CircuitBreaker | None = None,
     ) -> None:
         self._settings = settings
         self._transport = transport
         self._backoff_s = backoff_s
+        self.circuit = circuit or CircuitBreaker()
         self._client: httpx.AsyncClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._recipe: EmbeddingRecipe | None = None
@@ -111,7 +119,7 @@ class HttpEmbedder:
 
     async def health(self, *, deadline_s: float | None = None) -> EmbedderHealth:
         """What the service serves: recipe, device, warmth, library versions."""
-        return await self._health(self._deadline(deadline_s))
+        return await self._health(_deadline(deadline_s))
 
     async def recipe(self) -> EmbeddingRecipe:
         return await self._cached_recipe(None)
@@ -122,7 +130,7 @@ class HttpEmbedder:
         """One vector per text. `deadline_s` bounds the whole call, retries and batches included."""
         if not texts:
             return []
-        deadline = self._deadline(deadline_s)
+        deadline = _deadline(deadline_s)
         recipe = await self._cached_recipe(deadline)
 
         async def embed_batch(batch: Sequence[str]) -> list[list[float]]:
@@ -172,9 +180,6 @@ class HttpEmbedder:
             )
         return self._client
 
-    def _deadline(self, deadline_s: float | None) -> float | None:
-        return None if deadline_s is None else asyncio.get_running_loop().time() + deadline_s
-
     def _timeout(self, remaining: float | None) -> httpx.Timeout:
         connect, read = self._settings.connect_timeout_s, self._settings.read_timeout_s
         if remaining is not None:
@@ -185,34 +190,172 @@ class HttpEmbedder:
         self, method: str, path: str, body: dict[str, Any] | None, deadline: float | None
     ) -> httpx.Response:
         """Send with retries on transport errors, 429 and 5xx; other 4xx are not retried."""
-        client, loop = self._http(), asyncio.get_running_loop()
-        attempts = self._settings.retries + 1
-        for attempt in range(attempts):
-            remaining = None if deadline is None else deadline - loop.time()
-            if remaining is not None and remaining <= 0:
-                raise EmbedderUnavailable(f"{method} {path}: deadline passed")
-            retry_after = 0.0
+        client = self._http()
+
+        async def attempt(remaining: float | None) -> httpx.Response:
             try:
-                async with asyncio.timeout(remaining):
-                    response = await client.request(
-                        method, path, json=body, timeout=self._timeout(remaining)
-                    )
-            except (httpx.TransportError, TimeoutError) as exc:
-                problem = f"{type(exc).__name__}: {exc}".rstrip(": ")
+                response = await client.request(
+                    method, path, json=body, timeout=self._timeout(remaining)
+                )
+            except httpx.TransportError as exc:
+                raise Retryable(f"{type(exc).__name__}: {exc}".rstrip(": ")) from exc
+            if response.is_success:
+                return response
+            problem = _describe(response)
+            if response.status_code != 429 and response.status_code < 500:
+                raise EmbedderError(f"embedder refused {method} {path}: {problem}")
+            raise Retryable(problem, _retry_after(response))
+
+        what = f"{method} {path}"
+        return await self.circuit.call(
+            what,
+            lambda: call_with_retries(
+                attempt,
+                what=what,
+                retries=self._settings.retries,
+                backoff_s=self._backoff_s,
+                deadline=deadline,
+            ),
+        )
+
+
+# ## The Modal SDK transport
+
+
+class ModalAnswer(BaseModel):
+    """What the Modal classes return per call (a query: one vector), or why there is none."""
+
+    embeddings: list[list[float]] = []
+    tokens: list[int] = []
+    truncated: list[bool] = []
+    error: str | None = None
+    code: str | None = None  # invalid_embedding (never retried) | embedding_failed
+    server: dict[str, str] = {}  # the GPU container: device, torch, cuda, load_seconds
+
+
+class ModalEmbedder:
+    """`Embedder` over the Modal SDK: `modal.Cls.from_name(app, cls)().method.remote.aio(...)`.
+
+    Queries go one text per call to the query class, whose `@modal.batched` method batches
+    concurrent callers; documents go `batch_size` at a time to the bulk class. The recipe comes
+    from the app's CPU-only `recipe` function (asking it wakes no GPU). `modal_api` stands in for
+    the `modal` module (tests pass a fake of Modal's cloud); `modal` is imported only when used.
+    """
+
+    def __init__(
+        self,
+        settings: EmbedderClientSettings,
+        *,
+        app_name: str = "podsearch-embedder",
+        classes: tuple[str, str] = ("QueryEmbedder", "BulkEmbedder"),
+        modal_api: Any = None,
+        backoff_s: float = 0.25,
+        circuit: CircuitBreaker | None = None,
+    ) -> None:
+        self._settings, self._app, self._classes = settings, app_name, classes
+        self._modal = modal_api
+        self._backoff_s = backoff_s
+        self.circuit = circuit or CircuitBreaker()
+        self._handles: dict[str, Any] = {}
+        self._recipe: EmbeddingRecipe | None = None
+
+    def _handle(self, kind: str) -> Any:
+        """`modal.Function.from_name(app, "recipe")` or `modal.Cls.from_name(app, cls)()`."""
+        if kind not in self._handles:
+            if self._modal is None:
+                import modal
+
+                self._modal = modal
+            if kind == "recipe":
+                self._handles[kind] = self._modal.Function.from_name(self._app, "recipe")
             else:
-                if response.is_success:
-                    return response
-                problem = _describe(response)
-                if response.status_code != 429 and response.status_code < 500:
-                    raise EmbedderError(f"embedder refused {method} {path}: {problem}")
-                retry_after = _retry_after(response)
-            if attempt + 1 == attempts:
-                break
-            ceiling = min(_MAX_DELAY_S, self._backoff_s * 2**attempt)
-            delay = max(
-                ceiling / 2 + random.uniform(0, ceiling / 2), min(retry_after, _MAX_DELAY_S)
+                name = self._classes[kind == "bulk"]
+                self._handles[kind] = self._modal.Cls.from_name(self._app, name)()
+        return self._handles[kind]
+
+    async def aclose(self) -> None:
+        self._handles.clear()
+
+    async def recipe(self) -> EmbeddingRecipe:
+        if self._recipe is None:
+            remote = self._handle("recipe").remote.aio
+            self._recipe = await self._call("recipe", remote, None, EmbeddingRecipe)
+        return self._recipe
+
+    async def embed(
+        self, texts: Sequence[str], input_type: InputType, *, deadline_s: float | None = None
+    ) -> list[list[float]]:
+        """One vector per text. `deadline_s` bounds the whole call, retries and batches included."""
+        if not texts:
+            return []
+        deadline = _deadline(deadline_s)
+        recipe = await self.recipe()
+
+        async def query(text: str) -> list[float]:
+            remote = self._handle("query").embed.remote.aio
+            answer = await self._call(
+                "query", lambda: remote(text, input_type), deadline, ModalAnswer
             )
-            if deadline is not None and loop.time() + delay >= deadline:
-                raise EmbedderUnavailable(f"{method} {path}: {problem} (no time left to retry)")
-            await asyncio.sleep(delay)
-        raise EmbedderUnavailable(f"{method} {path}: {problem} (after {attempts} attempts)")
+            return answer.embeddings[0] if answer.embeddings else []
+
+        async def embed_batch(batch: Sequence[str]) -> list[list[float]]:
+            if input_type == "query":
+                vectors = list(await asyncio.gather(*(query(text) for text in batch)))
+            else:
+                remote = self._handle("bulk").embed.remote.aio
+                answer = await self._call(
+                    "bulk", lambda: remote(list(batch), input_type), deadline, ModalAnswer
+                )
+                vectors = answer.embeddings
+            validate_vectors(vectors, len(batch), recipe.dimension)
+            return vectors
+
+        return await embed_in_batches(texts, self._settings.batch_size, embed_batch)
+
+    async def _call(
+        self,
+        what: str,
+        remote: Callable[[], Awaitable[Any]],
+        deadline: float | None,
+        model: type[_Model],
+    ) -> _Model:
+        """One remote call with retries, behind the circuit; its answer parsed as `model`."""
+
+        async def attempt(remaining: float | None) -> _Model:
+            try:
+                raw = await remote()
+            except EmbedderError:
+                raise
+            except Exception as exc:
+                import modal.exception as refused
+
+                problem = f"{type(exc).__name__}: {exc}".rstrip(": ")
+                if isinstance(
+                    exc, refused.NotFoundError | refused.AuthError | refused.InvalidError
+                ):
+                    raise EmbedderError(f"Modal refused {what}: {problem}") from exc
+                raise Retryable(problem) from exc
+            try:
+                answer = model.model_validate(raw)
+            except ValidationError as exc:
+                raise EmbedderResponseInvalid(f"malformed {what} answer from Modal: {exc}") from exc
+            if isinstance(answer, ModalAnswer) and answer.error is not None:
+                if answer.code == "invalid_embedding":
+                    raise EmbedderResponseInvalid(answer.error)
+                if answer.code == "invalid_request":
+                    raise EmbedderError(f"Modal refused {what}: {answer.error}")
+                raise Retryable(f"the model failed: {answer.error}")
+            return answer
+
+        name = f"Modal {self._app} {what}"
+        return await self.circuit.call(
+            name,
+            lambda: call_with_retries(
+                attempt,
+                what=name,
+                retries=self._settings.retries,
+                backoff_s=self._backoff_s,
+                deadline=deadline,
+                attempt_timeout_s=self._settings.read_timeout_s,
+            ),
+        )

@@ -145,11 +145,14 @@ async def ready(service: Service, response: Response) -> Ready:
         store = ComponentState(ok=True, detail=f"index generation {generation}")
     except PodsearchError as exc:
         store = ComponentState(ok=False, detail=str(exc))
+    circuit = getattr(service.embedder, "circuit", None)  # HttpEmbedder and ModalEmbedder
+    breaker = f"; circuit {circuit.snapshot().state.value}" if circuit is not None else ""
     try:
         recipe = await service.embedder.recipe()
-        embedder = ComponentState(ok=True, detail=f"{recipe.model_id} ({recipe.dimension}-d)")
+        detail = f"{recipe.model_id} ({recipe.dimension}-d){breaker}"
+        embedder = ComponentState(ok=True, detail=detail)
     except PodsearchError as exc:
-        embedder = ComponentState(ok=False, detail=f"{exc}; searches degrade to keyword")
+        embedder = ComponentState(ok=False, detail=f"{exc}{breaker}; searches degrade to keyword")
     if not store.ok:
         response.status_code = 503
     return Ready(

@@ -42,7 +42,13 @@ def _client(settings: StoreSettings) -> AsyncQdrantClient:
     if settings.url == ":memory:":
         return AsyncQdrantClient(location=":memory:")
     key = settings.api_key.get_secret_value() if settings.api_key else None
-    return AsyncQdrantClient(url=settings.url, api_key=key, timeout=int(settings.timeout_s))
+    # No version probe at construction: it runs in a background thread and only warns.
+    return AsyncQdrantClient(
+        url=settings.url,
+        api_key=key,
+        timeout=int(settings.timeout_s),
+        check_compatibility=False,
+    )
 
 
 class QdrantServerStore:

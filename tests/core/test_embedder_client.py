@@ -17,6 +17,7 @@ from pydantic import SecretStr
 
 from embedder.app import create_app
 from embedder.backends import EncodeResult
+from podsearch.circuit import CircuitBreaker, CircuitState
 from podsearch.contract import EmbedderHealth, EmbeddingRecipe, InputType
 from podsearch.embedder_client import HttpEmbedder, embed_in_batches
 from podsearch.errors import EmbedderError, EmbedderResponseInvalid, EmbedderUnavailable
@@ -42,7 +43,7 @@ class HashBackend:
     def encode(self, texts: Sequence[str], input_type: InputType) -> EncodeResult:
         self.batches.append(len(texts))
         vectors = [[b / 255 + 0.01 for b in hashlib.sha256(t.encode()).digest()[:8]] for t in texts]
-        return EncodeResult(vectors, prompt_tokens=len(texts), truncated=0)
+        return EncodeResult(vectors, tokens=[1] * len(texts), truncated=[False] * len(texts))
 
 
 def settings(**overrides: object) -> EmbedderClientSettings:
@@ -283,3 +284,38 @@ def test_importing_the_client_imports_no_torch_or_web_framework() -> None:
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+# ## Circuit breaker
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_an_http_embedder_stops_calling_a_dead_service() -> None:
+    clock = Clock()
+    circuit = CircuitBreaker(failure_threshold=2, cooldown_s=30, clock=clock)
+    answers: list[httpx.Response] = [httpx.Response(503)] * 4 + [vectors_json([GOOD])]
+    transport, seen = remote(lambda request: answers.pop(0))
+
+    async with HttpEmbedder(
+        settings(retries=1), transport=transport, backoff_s=0.01, circuit=circuit
+    ) as embedder:
+        await embedder.recipe()
+        for _ in range(2):
+            with pytest.raises(EmbedderUnavailable, match="after 2 attempts"):
+                await embedder.embed(["a"], "query")
+        with pytest.raises(EmbedderUnavailable, match="circuit open"):
+            await embedder.embed(["a"], "query")
+        assert seen.count("/v1/embeddings") == 4
+        assert embedder.circuit.state is CircuitState.open
+
+        clock.now += 30
+        assert await embedder.embed(["a"], "query") == [GOOD]
+
+    assert embedder.circuit.state is CircuitState.closed

@@ -241,7 +241,9 @@ class ScriptedBackend:
                 self.make, [0.0, 1.0] if self.make == "short" else [0.6, 0.8, 0.0]
             )
             vectors = [vector] * (len(texts) - (self.make == "fewer"))
-            return EncodeResult([list(v) for v in vectors], prompt_tokens=len(texts), truncated=0)
+            return EncodeResult(
+                [list(v) for v in vectors], tokens=[1] * len(texts), truncated=[False] * len(texts)
+            )
         finally:
             self.running -= 1
 

@@ -11,6 +11,8 @@ import httpx
 import pytest
 
 from podsearch.contract import InputType
+from podsearch.embedder_client import HttpEmbedder
+from podsearch.settings import EmbedderClientSettings
 from podsearch.stores.edge import EdgeReader
 from search_api.app import create_app
 from search_api.settings import ApiOptions, ApiSettings
@@ -214,3 +216,22 @@ async def test_podcasts_list_episode_and_segment_counts(client: httpx.AsyncClien
     assert podcasts["Ledger Lines"]["episodes"] == 3
     assert podcasts["Seed & Soil"]["episodes"] == 2
     assert all(p["segments"] > p["episodes"] for p in podcasts.values())
+
+
+async def test_a_dead_embedder_opens_the_circuit_and_searches_stay_answered(
+    index_root: Path,
+) -> None:
+    dead = HttpEmbedder(EmbedderClientSettings(url="http://127.0.0.1:9", retries=0))
+    app = create_app(ApiSettings(), embedder=dead, reader=EdgeReader(index_root))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+            bodies = [await get(client, q="dns outage") for _ in range(6)]
+            ready = (await client.get("/ready")).json()
+        await dead.aclose()
+    assert all(b["degraded"] and b["results"] for b in bodies)
+    assert (
+        "circuit open" in bodies[-1]["degraded_reason"] or "circuit" in ready["embedder"]["detail"]
+    )
+    assert ready["store"]["ok"] and not ready["embedder"]["ok"]
+    assert "circuit open" in ready["embedder"]["detail"]

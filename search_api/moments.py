@@ -69,11 +69,20 @@ def join_texts(texts: Sequence[str]) -> str:
     words = texts[0].split() if texts else []
     for text in texts[1:]:
         nxt = text.split()
-        shared = next(
-            (k for k in range(min(len(words), len(nxt)), 0, -1) if words[-k:] == nxt[:k]), 0
-        )
+        shared = _shared_run(words, nxt)
         words += nxt[shared:] if shared else ["…", *nxt]
     return " ".join(words)
+
+
+def _shared_run(head: list[str], tail: list[str]) -> int:
+    """Length of the longest end of `head` that `tail` starts with (0 if none)."""
+    if not tail:
+        return 0
+    longest = min(len(head), len(tail))
+    for start in range(len(head) - longest, len(head)):  # longest candidates first
+        if head[start] == tail[0] and head[start:] == tail[: len(head) - start]:
+            return len(head) - start
+    return 0
 
 
 def _touches(moment: MomentDraft, hit: SegmentHit) -> bool:

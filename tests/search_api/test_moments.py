@@ -67,3 +67,8 @@ def test_groups_keep_episode_order_and_cap_moments_per_episode() -> None:
     groups = group_by_episode(merge_moments(hits), per_episode=2)
     assert [[m.indexes[0] for m in g] for g in groups] == [[1, 9], [1]]
     assert [g[0].episode_id for g in groups] == ["e1", "e2"]
+
+
+def test_the_longest_shared_run_wins_when_words_repeat() -> None:
+    assert join_texts(["x a b a b", "a b a b y"]) == "x a b a b y"
+    assert join_texts(["a a", "a a a"]) == "a a a"

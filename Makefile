@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DATA ?= data/demo
 
-.PHONY: install demo test lint index-sample clean
+.PHONY: install demo test lint index-sample bench eval clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -27,6 +27,13 @@ demo: install
 test: install
 	scripts/ensure-chromium.sh
 	$(BIN)/pytest
+
+# Benchmarks (quick sizes; see bench/README.md) and retrieval quality over the golden questions.
+bench: install
+	$(BIN)/python -m bench.run_all
+
+eval: install
+	$(BIN)/python -m bench.eval $(EVAL_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

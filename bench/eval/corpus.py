@@ -1,0 +1,88 @@
+"""The evaluation corpus: golden questions, and the episodes an index is built from.
+
+By default a deterministic subset: every episode a golden question points at, plus distractor
+episodes (chosen by a hash of their id, so the choice never changes) up to `episodes` in all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.eval.metrics import Span
+from podsearch.index_meta import ChunkerConfig
+
+REPO = Path(__file__).resolve().parents[2]
+CHANGELOG = REPO.parent / "shared" / "data" / "changelog"
+GOLDEN = REPO / "bench" / "golden" / "changelog.jsonl"
+SAMPLE_QUESTIONS = REPO / "tests" / "e2e" / "sample_questions.jsonl"
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """Episodes to index and questions to ask; `episodes=None` indexes the whole manifest."""
+
+    name: str
+    manifest: Path
+    questions: Path
+    episodes: int | None = None
+
+    def label(self, chunker: ChunkerConfig) -> str:
+        size = "all" if self.episodes is None else str(self.episodes)
+        return f"{self.name}-{size}-w{chunker.window_words}-o{chunker.overlap_words}"
+
+
+def changelog(episodes: int | None = 100) -> Corpus:
+    return Corpus("changelog", CHANGELOG / "episodes.jsonl", GOLDEN, episodes)
+
+
+SAMPLE_CORPUS = Corpus("sample", REPO / "sample" / "episodes.jsonl", SAMPLE_QUESTIONS)
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    answer: Span
+    style: str = "any"
+
+
+def read_questions(path: Path) -> list[Question]:
+    return [
+        Question(
+            text=q["question"],
+            answer=Span(q["episode_id"], float(q["start"]), float(q["end"])),
+            style=q.get("style", "any"),
+        )
+        for q in _jsonl(path)
+    ]
+
+
+def subset_manifest(
+    source: Path, questions: list[Question], episodes: int | None, target: Path
+) -> int:
+    """Write a manifest of the chosen episodes (absolute transcript paths); return its size."""
+    records = _jsonl(source)
+    if episodes is not None:
+        judged = {q.answer.episode_id for q in questions}
+        golden = [r for r in records if r["episode_id"] in judged]
+        others = sorted(
+            (r for r in records if r["episode_id"] not in judged),
+            key=lambda r: hashlib.sha256(r["episode_id"].encode()).hexdigest(),
+        )
+        records = golden + others[: max(0, episodes - len(golden))]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    lines = [
+        json.dumps({**r, "transcript": str((source.parent / r["transcript"]).resolve())})
+        for r in records
+    ]
+    text = "".join(line + "\n" for line in lines)
+    if not target.exists() or target.read_text() != text:
+        target.write_text(text)
+    return len(records)
+
+
+def _jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

@@ -1,0 +1,222 @@
+"""Qdrant Edge at scale with the HNSW settings podsearch ships: latency and recall@10.
+
+    python -m bench.store_scale --quick                  # 20k x 768, random and low-rank
+    python -m bench.store_scale --size 1000000           # the 1M target (~3 GB of vectors)
+    python -m bench.store_scale --size 100000 --int8     # also scalar (int8) quantization
+    python -m bench.store_scale --vectors none --real-index data/eval/changelog-all-w120-o30/index
+
+Built through `EdgeWriter` with `_shard_config` (m=16, ef_construct=100) and queried through
+`EdgeReader` exactly as the API asks (limit 10, so 100 hits are fetched with payloads). The
+baseline is exact search (`SearchParams(exact=True)`) on the same shard: its top 10 define
+recall@10, and its latency is what HNSW saves. Vector kinds: see `bench.synthetic`; `real`
+takes the MiniLM vectors of an index `make eval` built (queries: held-out segment vectors).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import get_args
+
+import numpy as np
+import qdrant_edge as qe
+
+from bench.report import machine, percentile, ratio, table
+from bench.shards import live_shard
+from bench.synthetic import Talk, VectorKind, Vectors, VectorSource, episodes
+from podsearch.contract import EmbeddingRecipe
+from podsearch.index_meta import ChunkerConfig, IndexMeta
+from podsearch.models import StoreQuery
+from podsearch.stores.edge import EdgeReader, EdgeWriter, _shard_config
+from podsearch.stores.schema import DENSE
+
+EPISODE = 1000  # segments per write: fewer flushes than real 140-segment episodes at 1M
+INT8 = qe.ScalarQuantizationConfig(type=qe.ScalarType.Int8, quantile=0.99, always_ram=True)
+
+
+@dataclass(frozen=True)
+class Latency:
+    p50_ms: float
+    p99_ms: float
+    recall: float
+
+
+async def build(root: Path, size: int, vectors: VectorSource) -> tuple[float, float]:
+    """Write `size` segments and publish; seconds spent upserting and publishing."""
+    meta = IndexMeta(
+        recipe=EmbeddingRecipe(model_id=f"bench/{vectors.kind}", dimension=vectors.dim),
+        chunker=ChunkerConfig(),
+    )
+    writer = EdgeWriter(root)
+    await writer.prepare(meta)
+    upsert_s = 0.0
+    try:
+        for episode_id, points in episodes(size, vectors, Talk(distinct=1000), EPISODE):
+            started = time.perf_counter()
+            await writer.replace_episode(episode_id, points)
+            upsert_s += time.perf_counter() - started
+        started = time.perf_counter()
+        await writer.publish()
+        return upsert_s, time.perf_counter() - started
+    finally:
+        await writer.close()
+
+
+class RealVectors:
+    """The dense vectors of an existing podsearch Edge index, shuffled, each handed out once."""
+
+    kind = "real"
+
+    def __init__(self, index: Path, seed: int = 0) -> None:
+        shard = live_shard(index)
+        rows, offset = [], None
+        try:
+            while True:
+                request = qe.ScrollRequest(offset=offset, limit=1000, with_vector=[DENSE])
+                records, offset = shard.scroll(request)
+                rows += [r.vector[DENSE] for r in records if isinstance(r.vector, dict)]
+                if offset is None:
+                    break
+        finally:
+            shard.close()
+        self._rows = np.random.default_rng(seed).permutation(np.asarray(rows, np.float32))
+        self.dim = self._rows.shape[1]
+        self._next = 0
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def sample(self, n: int) -> np.ndarray:
+        if self._next + n > len(self._rows):
+            raise ValueError(f"the index holds only {len(self._rows)} vectors")
+        self._next += n
+        return self._rows[self._next - n : self._next]
+
+
+def exact(root: Path, queries: list[list[float]]) -> tuple[list[set[str]], float]:
+    """The true top 10 of each query, and the p50 of podsearch's request made exact."""
+    depth = StoreQuery(limit=10).depth  # podsearch fetches whole windows of hits with payloads
+    shard = live_shard(root)
+    truth, samples = [], []
+    try:
+        for vector in queries:
+            request = qe.QueryRequest(
+                query=qe.Query.Nearest(vector, using=DENSE),
+                limit=depth,
+                with_payload=True,
+                params=qe.SearchParams(exact=True),
+            )
+            started = time.perf_counter()
+            hits = shard.query(request)
+            samples.append((time.perf_counter() - started) * 1000)
+            ranked = sorted(hits, key=lambda p: (-p.score, str(p.id)))
+            truth.append({str(p.id) for p in ranked[:10]})
+    finally:
+        shard.close()
+    return truth, percentile(samples, 50)
+
+
+async def podsearch_queries(
+    root: Path, queries: list[list[float]], truth: list[set[str]]
+) -> Latency:
+    reader = EdgeReader(root)
+    samples, found = [], 0
+    try:
+        await reader.search(StoreQuery(limit=10, dense=queries[0]))  # open the shard
+        for vector, expected in zip(queries, truth, strict=True):
+            started = time.perf_counter()
+            hits = await reader.search(StoreQuery(limit=10, dense=vector))
+            samples.append((time.perf_counter() - started) * 1000)
+            found += len({h.id for h in hits} & expected)
+    finally:
+        await reader.close()
+    return Latency(percentile(samples, 50), percentile(samples, 99), found / (10 * len(queries)))
+
+
+def quantize(root: Path, dim: int) -> float:
+    """Add int8 scalar quantization to the shipped config; seconds to build it."""
+    shipped = _shard_config(
+        IndexMeta(recipe=EmbeddingRecipe(model_id="x", dimension=dim), chunker=ChunkerConfig())
+    )
+    config = qe.EdgeConfig(
+        vectors=shipped.vectors,
+        sparse_vectors=shipped.sparse_vectors,
+        hnsw_config=shipped.hnsw_config,
+        wal_enabled=shipped.wal_enabled,
+        quantization_config=INT8,
+    )
+    started = time.perf_counter()
+    shard = live_shard(root, config)
+    shard.optimize()
+    shard.close()
+    return time.perf_counter() - started
+
+
+async def run(vectors: VectorSource, size: int, queries: int, int8: bool) -> list[list[object]]:
+    kind, dim = vectors.kind, vectors.dim
+    with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
+        root = Path(tmp)
+        _progress(f"{kind}: writing {size:,} segments and building HNSW")
+        upsert_s, publish_s = await build(root, size, vectors)
+        _progress(f"{kind}: built (upsert {upsert_s:.0f} s, publish {publish_s:.0f} s); querying")
+        asked = vectors.sample(queries).tolist()
+        truth, exact_ms = exact(root, asked)
+        hnsw = await podsearch_queries(root, asked, truth)
+        rows = [_row(kind, size, "float32 HNSW", upsert_s, publish_s, hnsw, exact_ms)]
+        if int8:
+            _progress(f"{kind}: quantizing (int8)")
+            quantize_s = quantize(root, dim)
+            quantized = await podsearch_queries(root, asked, truth)
+            rows.append(_row(kind, size, "+ int8 scalar", 0, quantize_s, quantized, exact_ms))
+    return rows
+
+
+def _progress(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def _row(
+    kind: str, size: int, index: str, upsert_s: float, build_s: float, q: Latency, exact_ms: float
+) -> list[object]:
+    rate = size / upsert_s if upsert_s else ""
+    speedup = ratio(exact_ms, q.p50_ms)
+    return [kind, size, index, rate, build_s, q.p50_ms, q.p99_ms, q.recall, exact_ms, speedup]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.store_scale",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--quick", action="store_true", help="20k segments, 50 queries")
+    parser.add_argument("--size", type=int, default=1_000_000)
+    parser.add_argument("--dim", type=int, default=768)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--vectors", default="random,lowrank", help="kinds, comma-separated")
+    parser.add_argument("--int8", action="store_true", help="also measure int8 quantization")
+    parser.add_argument("--real-index", type=Path, help="also: the vectors of this Edge index")
+    args = parser.parse_args()
+    size, queries = (20_000, 50) if args.quick else (args.size, args.queries)
+    kinds = [k for k in get_args(VectorKind) if k in args.vectors.split(",")]
+    sources: list[VectorSource] = [Vectors(args.dim, kind, seed=3) for kind in kinds]
+    if args.real_index:
+        sources.append(RealVectors(args.real_index))
+    rows = []
+    for source in sources:
+        fits = min(size, len(source) - queries) if isinstance(source, RealVectors) else size
+        rows += asyncio.run(run(source, fits, queries, args.int8))
+    print(f"store at scale: Qdrant Edge, shipped HNSW (m=16, ef_construct=100), {queries} queries")
+    print(machine())
+    headers = ["vectors", "segments", "index", "upsert points/s", "publish/quantize s"]
+    headers += ["p50 ms", "p99 ms", "recall@10", "exact p50 ms", "vs exact (p50)"]
+    print(table(headers, rows))
+
+
+if __name__ == "__main__":
+    main()

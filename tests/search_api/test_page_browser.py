@@ -6,7 +6,6 @@ corpus built with the HashEmbedder. Without chromium the tests skip locally and 
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 import threading
@@ -23,15 +22,11 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from indexer.pipeline import Indexer
-from podsearch.index_meta import ChunkerConfig
-from podsearch.manifest import read_manifest
 from podsearch.settings import StoreSettings
-from podsearch.stores.edge import EdgeReader, EdgeWriter
+from podsearch.stores.edge import EdgeReader
 from search_api.app import create_app
 from search_api.settings import ApiSettings
 from tests.fakes import HashEmbedder
-from tests.support import REPO
 
 try:
     from selenium import webdriver
@@ -91,20 +86,6 @@ def serve(app: FastAPI) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
-
-
-@pytest.fixture(scope="module")
-def index_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("index")
-
-    async def build() -> None:
-        writer = EdgeWriter(root)
-        episodes = read_manifest(REPO / "sample" / "episodes.jsonl")
-        await Indexer(HashEmbedder(), writer, ChunkerConfig()).run(episodes)
-        await writer.close()
-
-    asyncio.run(build())
-    return root
 
 
 @contextmanager

@@ -13,6 +13,7 @@ import argparse
 import asyncio
 from contextlib import nullcontext
 from pathlib import Path
+from statistics import fmean
 
 import qdrant_edge as qe
 
@@ -29,7 +30,8 @@ from podsearch.stores.schema import Bm25Encoder
 from search_api.schemas import SearchMode
 from search_api.service import SearchService
 
-METRICS = [f"MRR@{K}", f"Recall@{K}", f"nDCG@{K}", f"episode MRR@{K}"]
+# Longer moments overlap a judged span more easily, so their mean length is shown beside.
+METRICS = [f"MRR@{K}", f"Recall@{K}", f"nDCG@{K}", f"episode MRR@{K}", "mean moment s"]
 
 
 def arguments() -> argparse.Namespace:
@@ -49,7 +51,8 @@ def arguments() -> argparse.Namespace:
 
 def _row(label: list[object], results: list[list[Span]], questions: list[Question]) -> list[object]:
     s = score([(r, [q.answer]) for r, q in zip(results, questions, strict=True)])
-    return [*label, s.mrr, s.recall, s.ndcg, s.episode_mrr]
+    length = fmean(m.end - m.start for moments in results for m in moments)
+    return [*label, s.mrr, s.recall, s.ndcg, s.episode_mrr, length]
 
 
 async def fusion_rows(

@@ -22,6 +22,7 @@ from podsearch.index_meta import ChunkerConfig, IndexMeta
 from podsearch.models import Episode, Segment, SegmentPoint
 from podsearch.ports import Embedder, SegmentWriter
 from podsearch.segmenting import segment_episode
+from podsearch.sponsors import changed_flags
 from podsearch.stores.schema import Bm25Encoder
 from podsearch.transcripts import parse_transcript
 
@@ -86,6 +87,7 @@ class Indexer:
         self._bm25 = Bm25Encoder()
         self._write_lock = asyncio.Lock()
         self._last_publish = time.monotonic()
+        self._touched: set[str] = set()  # podcasts whose sponsor flags must be recomputed
 
     async def meta(self) -> IndexMeta:
         recipe: EmbeddingRecipe = await self._embedder.recipe()
@@ -109,12 +111,15 @@ class Indexer:
                 self._on_episode(episode, 0)
             else:
                 todo.append((episode, fp))
+        # Every listed podcast, not only changed ones: flags of an index built before detection
+        # existed (or with other thresholds) are brought up to date, and a re-run writes nothing.
+        self._touched |= {episode.podcast for episode in episodes}
         try:
             await self._index_all(todo, report)
             if prune:
                 report.deleted = await self._prune(done, {e.episode_id for e in episodes})
         finally:
-            await self._writer.publish()
+            await self._publish()
             report.wall_seconds = time.perf_counter() - report.started
         return report
 
@@ -146,9 +151,20 @@ class Indexer:
             report.segments += len(points)
             report.audio_seconds += segments[-1].end - segments[0].start
             self._on_episode(episode, len(points))
+            self._touched.add(episode.podcast)
             if time.monotonic() - self._last_publish >= self._publish_every_s:
-                await self._writer.publish()
+                await self._publish()
                 self._last_publish = time.monotonic()
+
+    async def _publish(self) -> None:
+        """Recompute the sponsor flags of the podcasts that changed, then publish: readers never
+        see a published episode whose repeated reads are not yet flagged (Edge)."""
+        for podcast in sorted(self._touched):
+            await self._writer.set_ad_flags(
+                changed_flags(await self._writer.podcast_segments(podcast))
+            )
+        self._touched.clear()
+        await self._writer.publish()
 
     async def _points(self, segments: Sequence[Segment], fp: str) -> list[SegmentPoint]:
         vectors = await self._embedder.embed([s.text for s in segments], "document")

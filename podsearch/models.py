@@ -108,6 +108,7 @@ class SearchFilters:
     speakers: tuple[str, ...] = ()
     published_after: datetime | None = None
     published_before: datetime | None = None
+    include_ads: bool = False  # sponsor/promo reads (see sponsors.py) are left out by default
 
     def any_of(self) -> list[tuple[str, list[str]]]:
         """(payload key, allowed values) of every restricted keyword field."""

@@ -12,6 +12,7 @@ from typing import Protocol
 from podsearch.contract import EmbeddingRecipe, InputType
 from podsearch.index_meta import IndexMeta
 from podsearch.models import PodcastStats, SegmentHit, SegmentPoint, StoreQuery
+from podsearch.sponsors import StoredSegment
 
 
 class Embedder(Protocol):
@@ -63,6 +64,14 @@ class SegmentWriter(Protocol):
 
     async def replace_episode(self, episode_id: str, points: Sequence[SegmentPoint]) -> None:
         """Store all of an episode's segments and drop any older ones it no longer has."""
+        ...
+
+    async def podcast_segments(self, podcast: str) -> list[StoredSegment]:
+        """Every stored segment of one podcast, with its text and sponsor flag."""
+        ...
+
+    async def set_ad_flags(self, flags: Mapping[str, bool]) -> None:
+        """Set the sponsor flag of the given segments (a payload update, no re-embedding)."""
         ...
 
     async def delete_episode(self, episode_id: str) -> None: ...

@@ -78,6 +78,9 @@ async def search(
     rrf_k: Annotated[
         int | None, Query(ge=1, le=1000, description="Hybrid fusion constant.")
     ] = None,
+    include_ads: Annotated[
+        bool, Query(description="Also return sponsor/promo reads (left out by default).")
+    ] = False,
 ) -> SearchResponse:
     options = settings.api
     query = normalise_query(q)
@@ -98,6 +101,7 @@ async def search(
         speakers=tuple(speaker or ()),
         published_after=after,
         published_before=before,
+        include_ads=include_ads,
     )
     per_episode = per_episode or options.per_episode
     key = request_key(query, mode, filters, group_by, per_episode, score_threshold, rrf_k)

@@ -35,6 +35,9 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--overlap", type=int, default=ChunkerConfig().overlap_words)
     parser.add_argument("--cache", type=Path, default=REPO / "data" / "eval")
     parser.add_argument("--embedder-url", help="use this embedder instead of starting one")
+    parser.add_argument(
+        "--include-ads", action="store_true", help="keep sponsor/promo reads in the results"
+    )
     return parser.parse_args()
 
 
@@ -54,8 +57,11 @@ def main() -> None:
     chunker = ChunkerConfig(window_words=args.window, overlap_words=args.overlap)
     log = args.cache / "embedder.log"
     with nullcontext(args.embedder_url) if args.embedder_url else local_embedder(log) as url:
-        scores = asyncio.run(evaluate(corpus, chunker, args.cache, url))
-    print(f"{corpus.label(chunker)} | {machine()}")
+        scores = asyncio.run(
+            evaluate(corpus, chunker, args.cache, url, include_ads=args.include_ads)
+        )
+    ads = " | sponsor reads included" if args.include_ads else ""
+    print(f"{corpus.label(chunker)}{ads} | {machine()}")
     print(scores_table(scores))
 
 

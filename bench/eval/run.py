@@ -11,6 +11,7 @@ from bench.eval.corpus import Corpus, Question, read_questions
 from bench.eval.metrics import K, Scores, Span, score
 from podsearch.embedder_client import HttpEmbedder
 from podsearch.index_meta import ChunkerConfig
+from podsearch.models import SearchFilters
 from podsearch.settings import EmbedderClientSettings
 from podsearch.stores.edge import EdgeReader
 from search_api.schemas import SearchMode
@@ -35,9 +36,14 @@ async def open_service(index: Path, embedder_url: str) -> AsyncIterator[SearchSe
 
 
 async def ask(
-    service: SearchService, question: str, mode: SearchMode, rrf_k: int | None = None
+    service: SearchService,
+    question: str,
+    mode: SearchMode,
+    rrf_k: int | None = None,
+    include_ads: bool = False,
 ) -> list[Span]:
-    params = SearchParams(query=question, mode=mode, limit=K, rrf_k=rrf_k)
+    filters = SearchFilters(include_ads=include_ads)
+    params = SearchParams(query=question, mode=mode, limit=K, rrf_k=rrf_k, filters=filters)
     response = await service.search(params)
     if response.degraded:
         raise RuntimeError(f"search degraded to keyword: {response.degraded_reason}")
@@ -49,8 +55,9 @@ async def run_questions(
     questions: Sequence[Question],
     mode: SearchMode,
     rrf_k: int | None = None,
+    include_ads: bool = False,
 ) -> Results:
-    return [await ask(service, q.text, mode, rrf_k) for q in questions]
+    return [await ask(service, q.text, mode, rrf_k, include_ads) for q in questions]
 
 
 def scores_by_style(questions: Sequence[Question], results: Results) -> dict[str, Scores]:
@@ -69,12 +76,15 @@ async def evaluate(
     cache: Path,
     embedder_url: str,
     modes: Sequence[SearchMode] = tuple(SearchMode),
+    include_ads: bool = False,
 ) -> dict[SearchMode, dict[str, Scores]]:
     """Build (or reuse) the corpus's index, ask every question in every mode, score."""
     index = await prepare_index(corpus, chunker, cache, embedder_url)
     questions = read_questions(corpus.questions)
     async with open_service(index, embedder_url) as service:
         return {
-            mode: scores_by_style(questions, await run_questions(service, questions, mode))
+            mode: scores_by_style(
+                questions, await run_questions(service, questions, mode, include_ads=include_ads)
+            )
             for mode in modes
         }

@@ -27,6 +27,7 @@ from podsearch.models import (
     StoreQuery,
     page_of,
 )
+from podsearch.sponsors import AD_FIELD, StoredSegment
 from podsearch.stores.generations import GenerationDir, WriterLock
 from podsearch.stores.schema import DENSE, PAYLOAD_INDEXES, SPARSE, query_branches
 
@@ -113,6 +114,23 @@ class EdgeWriter:
         # Recorded only once the episode is flushed: a crash before this re-indexes it.
         self._fingerprints[episode_id] = str(points[0].payload["episode_fingerprint"])
         _write_json_atomically(self._dirs.staging / _EPISODES, self._fingerprints)
+        self._dirty = True
+
+    async def podcast_segments(self, podcast: str) -> list[StoredSegment]:
+        records = _scroll_all(
+            self._open_shard, qe.Filter(must=[_match("podcast", podcast)]), _STORED_FIELDS
+        )
+        return [_stored(str(r.id), dict(r.payload or {})) for r in records]
+
+    async def set_ad_flags(self, flags: Mapping[str, bool]) -> None:
+        if not flags:
+            return
+        shard = self._open_shard
+        for value in (True, False):
+            ids: list[Any] = [point_id for point_id, flag in flags.items() if flag is value]
+            if ids:
+                shard.update(qe.UpdateOperation.set_payload(ids, {AD_FIELD: int(value)}))
+        shard.flush()
         self._dirty = True
 
     async def delete_episode(self, episode_id: str) -> None:
@@ -229,6 +247,28 @@ class EdgeReader:
             self._shard = None
 
 
+_STORED_FIELDS = ["episode_id", "text", AD_FIELD]
+
+
+def _stored(point_id: str, payload: dict[str, Any]) -> StoredSegment:
+    return StoredSegment(
+        point_id, str(payload["episode_id"]), str(payload["text"]), bool(payload.get(AD_FIELD))
+    )
+
+
+def _scroll_all(shard: qe.EdgeShard, flt: qe.Filter, fields: list[str]) -> list[qe.Record]:
+    """Every record the filter matches, page by page."""
+    found: list[qe.Record] = []
+    offset: Any = None
+    while True:
+        records, offset = shard.scroll(
+            qe.ScrollRequest(offset=offset, limit=1000, filter=flt, with_payload=fields)
+        )
+        found += records
+        if offset is None:
+            return found
+
+
 def _to_point(point: SegmentPoint) -> qe.Point:
     sparse = qe.SparseVector(indices=point.sparse.indices, values=point.sparse.values)
     return qe.Point(id=point.id, vector={DENSE: point.dense, SPARSE: sparse}, payload=point.payload)
@@ -253,7 +293,9 @@ def _filter(filters: SearchFilters) -> qe.Filter | None:
             gte=after.isoformat() if after else None, lte=before.isoformat() if before else None
         )
         must.append(qe.FieldCondition(key="published", range=window))
-    return qe.Filter(must=must) if must else None
+    # must_not, so segments indexed before the flag existed still match
+    must_not: list[Any] = [] if filters.include_ads else [_match(AD_FIELD, 1)]
+    return qe.Filter(must=must, must_not=must_not) if must or must_not else None
 
 
 def _vector(vector: list[float] | SparseVector) -> list[float] | qe.SparseVector:

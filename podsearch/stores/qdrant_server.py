@@ -28,6 +28,7 @@ from podsearch.models import (
     page_of,
 )
 from podsearch.settings import StoreSettings
+from podsearch.sponsors import AD_FIELD, StoredSegment
 from podsearch.stores.schema import DENSE, PAYLOAD_INDEXES, SPARSE, query_branches
 
 _META_KEY = "podsearch"
@@ -153,6 +154,38 @@ class QdrantServerStore:
         )
         await self._delete(episode_id, from_index=len(points))
 
+    async def podcast_segments(self, podcast: str) -> list[StoredSegment]:
+        found: list[StoredSegment] = []
+        offset: Any = None
+        while True:
+            records, offset = await self._client.scroll(
+                self._collection,
+                scroll_filter=models.Filter(must=[_match("podcast", podcast)]),
+                limit=1000,
+                offset=offset,
+                with_payload=["episode_id", "text", AD_FIELD],
+            )
+            for r in records:
+                payload = r.payload or {}
+                found.append(
+                    StoredSegment(
+                        str(r.id),
+                        str(payload["episode_id"]),
+                        str(payload["text"]),
+                        bool(payload.get(AD_FIELD)),
+                    )
+                )
+            if offset is None:
+                return found
+
+    async def set_ad_flags(self, flags: Mapping[str, bool]) -> None:
+        for value in (True, False):
+            ids: list[Any] = [point_id for point_id, flag in flags.items() if flag is value]
+            if ids:
+                await self._client.set_payload(
+                    self._collection, {AD_FIELD: int(value)}, points=ids, wait=True
+                )
+
     async def delete_episode(self, episode_id: str) -> None:
         await self._delete(episode_id, from_index=0)
 
@@ -260,4 +293,6 @@ def _filter(filters: SearchFilters) -> models.Filter | None:
     if filters.dated:
         window = models.DatetimeRange(gte=filters.published_after, lte=filters.published_before)
         must.append(models.FieldCondition(key="published", range=window))
-    return models.Filter(must=must) if must else None
+    # must_not, so segments indexed before the flag existed still match
+    must_not: list[Any] = [] if filters.include_ads else [_match(AD_FIELD, 1)]
+    return models.Filter(must=must, must_not=must_not) if must or must_not else None

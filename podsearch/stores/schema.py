@@ -12,6 +12,7 @@ from typing import Literal
 from qdrant_edge import Bm25, Bm25Config
 
 from podsearch.models import SparseVector, StoreQuery
+from podsearch.sponsors import AD_FIELD
 
 DENSE = "dense"
 SPARSE = "bm25"
@@ -25,6 +26,7 @@ PAYLOAD_INDEXES: dict[str, PayloadKind] = {
     "speakers": "keyword",
     "published": "datetime",
     "segment_index": "integer",
+    AD_FIELD: "integer",  # 0/1: Edge's Python binding reads MatchValue(True) as the integer 1
 }
 
 

@@ -208,3 +208,23 @@ async def test_the_generation_changes_when_the_index_is_republished(store: Pair)
     await store.writer.publish()
     if store.kind == "edge":  # a server collection is updated in place; its name stays
         assert await store.reader.generation() != first
+
+
+async def test_flagged_sponsor_reads_are_left_out_unless_asked_for(store: Pair) -> None:
+    await filled(store)
+    stored = await store.writer.podcast_segments("Night Shift")
+    assert sorted((s.episode_id, s.ad) for s in stored) == [("ns-1", False)] * 3
+    dns = next(s.id for s in stored if "dns" in s.text)
+    await store.writer.set_ad_flags({dns: True})
+    await store.writer.publish()
+    assert {s.id for s in await store.writer.podcast_segments("Night Shift") if s.ad} == {dns}
+    for include_ads, expected in (
+        (False, ["ns-1#0", "ns-1#2"]),
+        (True, ["ns-1#0", "ns-1#1", "ns-1#2"]),
+    ):
+        filters = SearchFilters(episode_ids=("ns-1",), include_ads=include_ads)
+        for query in (
+            StoreQuery(limit=10, dense=topic_vector("dns"), filters=filters),
+            StoreQuery(limit=10, sparse=BM25.query("talk"), filters=filters),
+        ):
+            assert sorted(ids(await store.reader.search(query))) == expected

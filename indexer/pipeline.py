@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from podsearch.contract import EmbeddingRecipe
+from podsearch.episodes import build_record, read_chapters
 from podsearch.errors import EmbedderResponseInvalid, TranscriptError
 from podsearch.index_meta import ChunkerConfig, IndexMeta
 from podsearch.models import Episode, Segment, SegmentPoint
@@ -58,8 +59,11 @@ class IndexReport:
 def fingerprint(episode: Episode, meta: IndexMeta) -> str:
     """Changes whenever anything that shapes the episode's stored points changes."""
     digest = hashlib.sha256(episode.transcript.read_bytes())
+    if episode.chapters is not None:
+        digest.update(episode.chapters.read_bytes())
+    files = ("transcript", "chapters")  # their bytes count, not their paths
     described = {
-        "episode": {k: str(v) for k, v in vars(episode).items() if k != "transcript"},
+        "episode": {k: str(v) for k, v in vars(episode).items() if k not in files},
         "meta": meta.model_dump(mode="json"),
     }
     digest.update(json.dumps(described, sort_keys=True).encode())
@@ -140,6 +144,8 @@ class Indexer:
             segments = segment_episode(episode, utterances, self._chunker)
             if not segments:
                 raise TranscriptError(episode.transcript, "no words to index")
+            chapters = read_chapters(episode.chapters) if episode.chapters else []
+            record = build_record(episode.episode_id, utterances, chapters)
             points = await self._points(segments, fp)
         except (TranscriptError, EmbedderResponseInvalid) as exc:
             report.failures.append(f"{episode.episode_id}: {exc}")
@@ -147,6 +153,7 @@ class Indexer:
             return
         async with self._write_lock:
             await self._writer.replace_episode(episode.episode_id, points)
+            await self._writer.replace_record(record)
             report.indexed += 1
             report.segments += len(points)
             report.audio_seconds += segments[-1].end - segments[0].start

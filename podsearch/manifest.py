@@ -12,7 +12,7 @@ from podsearch.models import Episode
 from podsearch.transcripts import read_text
 
 REQUIRED = ("episode_id", "podcast", "title", "transcript")
-OPTIONAL = ("url", "audio_url")
+OPTIONAL = ("url", "audio_url", "chapters")
 
 
 def read_manifest(path: Path) -> list[Episode]:
@@ -59,6 +59,7 @@ def _episode(record: dict[str, Any], path: Path, number: int) -> Episode:
         published=_published(record.get("published"), path, number),
         url=record.get("url"),
         audio_url=record.get("audio_url"),
+        chapters=path.parent / record["chapters"] if record.get("chapters") else None,
     )
 
 

@@ -29,6 +29,7 @@ class Episode:
     published: datetime | None = None
     url: str | None = None
     audio_url: str | None = None
+    chapters: Path | None = None  # a Podcasting 2.0 chapters file
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from podsearch.contract import EmbeddingRecipe, InputType
+from podsearch.episodes import EpisodeRecord
 from podsearch.index_meta import IndexMeta
 from podsearch.models import PodcastStats, SegmentHit, SegmentPoint, StoreQuery
 from podsearch.sponsors import StoredSegment
@@ -48,6 +49,10 @@ class SegmentReader(Protocol):
         """Fetch given segments of one episode (neighbouring context of a moment)."""
         ...
 
+    async def episode_record(self, episode_id: str) -> EpisodeRecord | None:
+        """The episode's utterances, speakers and chapters (None for an unknown episode)."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -64,6 +69,10 @@ class SegmentWriter(Protocol):
 
     async def replace_episode(self, episode_id: str, points: Sequence[SegmentPoint]) -> None:
         """Store all of an episode's segments and drop any older ones it no longer has."""
+        ...
+
+    async def replace_record(self, record: EpisodeRecord) -> None:
+        """Store the episode's record, right after its segments (Edge publishes them together)."""
         ...
 
     async def podcast_segments(self, podcast: str) -> list[StoredSegment]:

@@ -16,6 +16,7 @@ from podsearch.embedder_client import HttpEmbedder
 from podsearch.errors import EmbedderError, IndexNotReady, StoreUnavailable
 from podsearch.ports import Embedder, SegmentReader
 from podsearch.stores import open_reader
+from search_api import episodes
 from search_api.errors import install_error_handlers
 from search_api.observability import Metrics, ObservabilityMiddleware
 from search_api.ratelimit import RateLimiter
@@ -69,6 +70,7 @@ def create_app(
     install_error_handlers(app)
     app.include_router(limited)
     app.include_router(router)
+    app.include_router(episodes.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)

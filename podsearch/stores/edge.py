@@ -16,6 +16,7 @@ from typing import Any
 
 import qdrant_edge as qe
 
+from podsearch.episodes import EpisodeRecord, record_point_id
 from podsearch.errors import IndexMismatch, IndexNotReady, StoreUnavailable
 from podsearch.index_meta import IndexMeta
 from podsearch.models import (
@@ -114,6 +115,12 @@ class EdgeWriter:
         # Recorded only once the episode is flushed: a crash before this re-indexes it.
         self._fingerprints[episode_id] = str(points[0].payload["episode_fingerprint"])
         _write_json_atomically(self._dirs.staging / _EPISODES, self._fingerprints)
+        self._dirty = True
+
+    async def replace_record(self, record: EpisodeRecord) -> None:
+        point = qe.Point(id=record_point_id(record.episode_id), vector={}, payload=record.payload())
+        self._open_shard.update(qe.UpdateOperation.upsert_points([point]))
+        self._open_shard.flush()
         self._dirty = True
 
     async def podcast_segments(self, podcast: str) -> list[StoredSegment]:
@@ -240,6 +247,11 @@ class EdgeReader:
             qe.ScrollRequest(limit=len(indexes), filter=wanted, with_payload=True)
         )
         return [SegmentHit(id=str(r.id), score=0.0, payload=dict(r.payload or {})) for r in records]
+
+    async def episode_record(self, episode_id: str) -> EpisodeRecord | None:
+        shard, _ = self._live()
+        found = shard.retrieve([record_point_id(episode_id)], True, False)
+        return EpisodeRecord.from_payload(dict(found[0].payload or {})) if found else None
 
     async def close(self) -> None:
         if self._shard is not None:

@@ -16,6 +16,7 @@ from typing import Any
 from qdrant_client import AsyncQdrantClient, models
 from qdrant_client.http.exceptions import ApiException
 
+from podsearch.episodes import EpisodeRecord, record_point_id
 from podsearch.errors import IndexMismatch, IndexNotReady, StoreUnavailable
 from podsearch.index_meta import IndexMeta
 from podsearch.models import (
@@ -154,6 +155,22 @@ class QdrantServerStore:
         )
         await self._delete(episode_id, from_index=len(points))
 
+    async def replace_record(self, record: EpisodeRecord) -> None:
+        point = models.PointStruct(
+            id=record_point_id(record.episode_id), vector={}, payload=record.payload()
+        )
+        await self._client.upsert(self._collection, points=[point], wait=True)
+
+    async def episode_record(self, episode_id: str) -> EpisodeRecord | None:
+        await self.meta()
+        try:
+            found = await self._client.retrieve(
+                self._collection, [record_point_id(episode_id)], with_payload=True
+            )
+        except (ApiException, OSError) as exc:
+            raise StoreUnavailable(f"Qdrant retrieve failed: {exc}") from exc
+        return EpisodeRecord.from_payload(dict(found[0].payload or {})) if found else None
+
     async def podcast_segments(self, podcast: str) -> list[StoredSegment]:
         found: list[StoredSegment] = []
         offset: Any = None
@@ -187,7 +204,11 @@ class QdrantServerStore:
                 )
 
     async def delete_episode(self, episode_id: str) -> None:
-        await self._delete(episode_id, from_index=0)
+        """Its segments and its record (which has no segment_index)."""
+        selector = models.Filter(must=[_match("episode_id", episode_id)])
+        await self._client.delete(
+            self._collection, points_selector=models.FilterSelector(filter=selector), wait=True
+        )
 
     async def _delete(self, episode_id: str, from_index: int) -> None:
         selector = models.Filter(

@@ -174,8 +174,17 @@ function momentItem(m, grouped) {
   const clip = link(m.clip_url, "clip", "clip", `Play only ${span} of ${m.episode_title}`);
   if (clip) line.append(" ", clip);
   if (m.speakers && m.speakers.length) line.append(" ", el("span", "speakers", m.speakers.join(", ")));
+  line.append(" ", episodeLink(m));
   item.append(line, snippet(m));
   return item;
+}
+
+// The episode view, at the moment: its transcript read along with the audio.
+function episodeLink(m) {
+  const a = el("a", "episode-link", "read along");
+  a.href = `/episodes/${encodeURIComponent(m.episode_id)}?t=${Math.floor(m.start)}`;
+  a.setAttribute("aria-label", `Read ${m.episode_title} along from ${clock(m.start)}`);
+  return a;
 }
 
 // Only <mark> survives: the snippet is parsed in an inert <template> and rebuilt from its text.

@@ -147,7 +147,9 @@ def page(browser: Any, api: LiveApi) -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("screenshots")
+    """$SCREENSHOT_DIR when set (`SCREENSHOT_DIR=docs` refreshes the README's), else a temp dir."""
+    chosen = os.environ.get("SCREENSHOT_DIR")
+    return Path(chosen) if chosen else tmp_path_factory.mktemp("screenshots")
 
 
 # ## Driving the page

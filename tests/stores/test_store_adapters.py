@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from podsearch.episodes import Chapter, EpisodeRecord
 from podsearch.errors import IndexMismatch, IndexNotReady
 from podsearch.models import (
     Episode,
@@ -16,6 +17,7 @@ from podsearch.models import (
     Segment,
     SegmentPoint,
     StoreQuery,
+    Utterance,
 )
 from podsearch.ports import SegmentReader, SegmentWriter
 from podsearch.settings import StoreSettings
@@ -228,3 +230,26 @@ async def test_flagged_sponsor_reads_are_left_out_unless_asked_for(store: Pair) 
             StoreQuery(limit=10, sparse=BM25.query("talk"), filters=filters),
         ):
             assert sorted(ids(await store.reader.search(query))) == expected
+
+
+async def test_an_episode_record_is_kept_beside_its_segments_and_deleted_with_them(
+    store: Pair,
+) -> None:
+    await filled(store)
+    said = (Utterance(0.0, 4.0, "hello pager", "Ann"), Utterance(4.0, 9.5, "hi", None))
+    await store.writer.replace_record(EpisodeRecord("ns-1", said, (Chapter(0.0, "Intro"),)))
+    await store.writer.publish()
+    record = await store.reader.episode_record("ns-1")
+    assert record is not None and record.utterances == said
+    assert (record.speakers, record.duration, record.chapters) == (
+        ["Ann"],
+        9.5,
+        (Chapter(0.0, "Intro"),),
+    )
+    assert await store.reader.episode_record("substack:post:42") is None
+    assert (await store.reader.podcasts())["Night Shift"] == PodcastStats(episodes=1, segments=3)
+    everything = await store.reader.search(StoreQuery(limit=50, dense=topic_vector("pager")))
+    assert len(everything) == 6  # the record has no vector: no query returns it
+    await store.writer.delete_episode("ns-1")
+    await store.writer.publish()
+    assert await store.reader.episode_record("ns-1") is None

@@ -12,6 +12,7 @@ from podsearch.errors import PodsearchError
 from podsearch.models import SearchFilters
 from search_api.deps import Service, Settings
 from search_api.errors import ApiError
+from search_api.facets import parse_facets
 from search_api.pagination import decode_cursor, request_key
 from search_api.schemas import (
     ComponentState,
@@ -81,6 +82,10 @@ async def search(
     include_ads: Annotated[
         bool, Query(description="Also return sponsor/promo reads (left out by default).")
     ] = False,
+    facets: Annotated[
+        list[str] | None,
+        Query(description="podcast, speaker, year: counts over this search's candidates."),
+    ] = None,
 ) -> SearchResponse:
     options = settings.api
     query = normalise_query(q)
@@ -121,6 +126,7 @@ async def search(
         score_threshold=score_threshold,
         rrf_k=rrf_k,
         cursor_key=key,
+        facets=parse_facets(facets or ()),
     )
     return await service.search(params)
 

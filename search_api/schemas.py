@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from search_api.facets import FacetValue
+
 
 class SearchMode(StrEnum):
     hybrid = "hybrid"
@@ -72,6 +74,9 @@ class SearchResponse(BaseModel):
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
     results: list[Moment]
     groups: list[EpisodeGroup] | None = None
+    facets: dict[str, list[FacetValue]] | None = Field(
+        None, description="`facets=`: counts over this search's candidate moments, not the index."
+    )
 
 
 class ErrorDetail(BaseModel):

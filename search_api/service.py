@@ -18,6 +18,7 @@ from podsearch.models import PAGE_WINDOW, SearchFilters, SegmentHit, StoreQuery
 from podsearch.ports import Embedder, SegmentReader
 from podsearch.stores.schema import Bm25Encoder
 from search_api.embedding_cache import QueryEmbeddingCache
+from search_api.facets import count_facets
 from search_api.highlight import highlights, query_terms, snippet, term_pattern
 from search_api.moments import MomentDraft, group_by_episode, join_texts, merge_moments
 from search_api.observability import Metrics
@@ -48,6 +49,7 @@ class SearchParams:
     score_threshold: float | None = None
     rrf_k: int | None = None
     cursor_key: str = ""
+    facets: tuple[str, ...] = ()
 
 
 def normalise_query(text: str) -> str:
@@ -81,6 +83,7 @@ class Page:
     moments: list[MomentDraft]
     groups: list[list[MomentDraft]] | None
     has_more: bool
+    candidates: list[MomentDraft]  # every moment built from the fetched segments
 
 
 class SearchService:
@@ -160,13 +163,14 @@ class SearchService:
             depth = min(MAX_DEPTH, 2 * depth)  # many hits merged away: look deeper
         timings.search_ms = _ms_since(started)
         self.metrics.stage.labels("search").observe(timings.search_ms / 1000)
+        candidates = moments
         has_more = len(items) > params.offset + params.limit
         page = items[params.offset : params.offset + params.limit]
         if groups is not None:
             groups, moments = page, [m for group in page for m in group]
         else:
             moments = page
-        return Page(mode, reason, cache, timings, moments, groups, has_more)
+        return Page(mode, reason, cache, timings, moments, groups, has_more, candidates)
 
     async def search(self, params: SearchParams) -> SearchResponse:
         started = time.perf_counter()
@@ -195,6 +199,7 @@ class SearchService:
             ),
             results=[shaped[id(m)] for m in page.moments],
             groups=groups,
+            facets=count_facets(page.candidates, params.facets) if params.facets else None,
         )
 
     async def _moment(

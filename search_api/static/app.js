@@ -17,6 +17,7 @@ function formParams() {
   const params = new URLSearchParams({ q: input.value, mode: modeSelect.value });
   for (const box of document.querySelectorAll("#podcasts input:checked")) params.append("podcast", box.value);
   if (groupBox.checked) params.set("group_by", "episode");
+  addFacetFilters(params);
   return params;
 }
 
@@ -31,6 +32,7 @@ function showUrl() {
   modeSelect.value = params.get("mode") || "hybrid";
   groupBox.checked = params.get("group_by") === "episode";
   checkPodcasts(params);
+  facetFiltersFrom(params);
   if (params.has("q")) search(params);
   else clear();
 }
@@ -54,6 +56,7 @@ async function search(params, append = false) {
   const mine = ++latest;
   const request = new URLSearchParams(params);
   if (!request.has("limit")) request.set("limit", PAGE_SIZE);
+  if (!append) request.set("facets", FACETS);
   list.setAttribute("aria-busy", "true");
   more.disabled = true;
   let body = null;
@@ -96,6 +99,8 @@ function nextPage(request, body) {
 
 function clear() {
   list.replaceChildren();
+  $("facets").replaceChildren();
+  $("facets").hidden = true;
   count.textContent = "";
   errorBox.hidden = banner.hidden = more.hidden = true;
   page = null;
@@ -118,6 +123,7 @@ function render(request, body, append) {
     const item = momentItem(moment, grouped);
     (grouped ? episodeGroup(moment) : list).append(item);
   }
+  if (!append) renderFacets(body);
   page.shown += body.results.length;
   page.next = nextPage(request, body);
   more.hidden = !page.next;

@@ -1,0 +1,58 @@
+"""Facet counts over a search's candidates: how many of the moments the search ranked fall in
+each podcast, speaker and year.
+
+A semantic search has no "matching set" (every segment is some distance away), so the counts are
+over the candidates: the moments built from the top segments the store returned for this search
+(at least 100 segments; the same for every page of one window). They respect the filters, since
+the candidates do.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+from pydantic import BaseModel
+
+from search_api.errors import ApiError
+from search_api.moments import MomentDraft
+
+FACETS = ("podcast", "speaker", "year")
+
+
+class FacetValue(BaseModel):
+    value: str
+    count: int
+
+
+def parse_facets(raw: Iterable[str]) -> tuple[str, ...]:
+    """`facets=podcast,year` and `facets=podcast&facets=year` alike; unknown names are a 422."""
+    names = [name.strip() for item in raw for name in item.split(",") if name.strip()]
+    unknown = sorted(set(names) - set(FACETS))
+    if unknown:
+        raise ApiError(
+            422, "invalid_facet", f"unknown facet {unknown[0]!r}: choose from {', '.join(FACETS)}"
+        )
+    return tuple(dict.fromkeys(names))
+
+
+def _values(moment: MomentDraft, facet: str) -> list[str]:
+    payload = moment.payload
+    if facet == "podcast":
+        return [str(payload["podcast"])]
+    if facet == "speaker":
+        return moment.speakers
+    published = payload.get("published")
+    return [str(published)[:4]] if published else []
+
+
+def count_facets(
+    moments: Sequence[MomentDraft], facets: Sequence[str]
+) -> dict[str, list[FacetValue]]:
+    """Per facet, its values by count (most first, then by value)."""
+    counted: dict[str, list[FacetValue]] = {}
+    for facet in facets:
+        counts = Counter(value for m in moments for value in _values(m, facet))
+        ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+        counted[facet] = [FacetValue(value=value, count=n) for value, n in ordered]
+    return counted

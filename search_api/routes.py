@@ -86,6 +86,9 @@ async def search(
         list[str] | None,
         Query(description="podcast, speaker, year: counts over this search's candidates."),
     ] = None,
+    explain: Annotated[
+        bool, Query(description="Add each moment's dense/keyword ranks and a relevance label.")
+    ] = False,
 ) -> SearchResponse:
     options = settings.api
     query = normalise_query(q)
@@ -127,6 +130,7 @@ async def search(
         rrf_k=rrf_k,
         cursor_key=key,
         facets=parse_facets(facets or ()),
+        explain=explain,
     )
     return await service.search(params)
 

@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from search_api.explain import Explanation
 from search_api.facets import FacetValue
 
 
@@ -41,6 +42,7 @@ class Moment(BaseModel):
     segment_ids: list[str]
     context_before: str | None = None
     context_after: str | None = None
+    explain: Explanation | None = Field(None, description="`explain=true`: branch ranks, label.")
 
 
 class EpisodeGroup(BaseModel):

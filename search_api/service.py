@@ -18,6 +18,7 @@ from podsearch.models import PAGE_WINDOW, SearchFilters, SegmentHit, StoreQuery
 from podsearch.ports import Embedder, SegmentReader
 from podsearch.stores.schema import Bm25Encoder
 from search_api.embedding_cache import QueryEmbeddingCache
+from search_api.explain import explain_moments
 from search_api.facets import count_facets
 from search_api.highlight import highlights, query_terms, snippet, term_pattern
 from search_api.moments import MomentDraft, group_by_episode, join_texts, merge_moments
@@ -50,6 +51,7 @@ class SearchParams:
     rrf_k: int | None = None
     cursor_key: str = ""
     facets: tuple[str, ...] = ()
+    explain: bool = False
 
 
 def normalise_query(text: str) -> str:
@@ -84,6 +86,7 @@ class Page:
     groups: list[list[MomentDraft]] | None
     has_more: bool
     candidates: list[MomentDraft]  # every moment built from the fetched segments
+    store_query: StoreQuery | None  # the query that ranked them (None: nothing to ask)
 
 
 class SearchService:
@@ -145,16 +148,15 @@ class SearchService:
         depth = depth_for(needed, params.per_episode if grouped else 1)
         started = time.perf_counter()
         while True:
-            hits = await self.reader.search(
-                StoreQuery(
-                    limit=depth,
-                    dense=dense,
-                    sparse=sparse,
-                    filters=params.filters,
-                    rrf_k=params.rrf_k or self.options.rrf_k,
-                    score_threshold=params.score_threshold,
-                )
+            store_query = StoreQuery(
+                limit=depth,
+                dense=dense,
+                sparse=sparse,
+                filters=params.filters,
+                rrf_k=params.rrf_k or self.options.rrf_k,
+                score_threshold=params.score_threshold,
             )
+            hits = await self.reader.search(store_query)
             moments = merge_moments(hits)
             groups = group_by_episode(moments, params.per_episode) if grouped else None
             items: list[Any] = groups if groups is not None else moments
@@ -170,13 +172,22 @@ class SearchService:
             groups, moments = page, [m for group in page for m in group]
         else:
             moments = page
-        return Page(mode, reason, cache, timings, moments, groups, has_more, candidates)
+        return Page(
+            mode, reason, cache, timings, moments, groups, has_more, candidates, store_query
+        )
 
     async def search(self, params: SearchParams) -> SearchResponse:
         started = time.perf_counter()
         page = await self.run(params)
         pattern = term_pattern(query_terms(params.query))
         shaped = {id(m): await self._moment(m, pattern, params.context) for m in page.moments}
+        if params.explain and page.store_query is not None:
+            sparse = page.store_query.sparse or self._bm25.query(params.query)
+            explained = await explain_moments(
+                self.reader, page.store_query, sparse, page.moments, self.options.strong_cosine
+            )
+            for m, explanation in zip(page.moments, explained, strict=True):
+                shaped[id(m)].explain = explanation
         groups = None
         if page.groups is not None:
             groups = [_group([shaped[id(m)] for m in group]) for group in page.groups]

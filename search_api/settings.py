@@ -19,6 +19,9 @@ class ApiOptions(BaseModel):
     embed_deadline_s: float = Field(
         3.0, gt=0, description="Bound on a query embedding, retries included; then keyword only."
     )
+    strong_cosine: float = Field(
+        0.5, description="explain: a moment this similar to the question is a `strong` match."
+    )
     cache_size: int = Field(2048, ge=0, description="Query embeddings kept in memory.")
     rate_limit_per_minute: float = Field(600, ge=0, description="Per client; 0 turns it off.")
     rate_limit_burst: int = Field(60, ge=1)

@@ -1,0 +1,99 @@
+"""`explain=true`: why each moment ranked where it did, and whether it is a good match at all.
+
+The engine fuses the dense and BM25 branches itself (RRF) and returns only the fused score, so
+the explanation asks each branch again on its own, with the same filters and the same candidate
+depth as the fused query's prefetches, and reads the rank and score of each moment's best
+segment. A branch at 1-based rank r adds 1 / (k + r - 1) to the fused score (Qdrant's RRF); a
+segment beyond a branch's prefetch adds nothing from it. Segments with equal branch scores may
+sit in either order inside the engine's prefetch, so a rank can be off by one among ties.
+
+`relevance` is `strong` when the best segment's cosine similarity to the question reaches
+`strong_cosine` (calibrated on the golden sets with `python -m bench.eval.relevance`), else
+`weak`; a client can say "no good match" when even the first moment is weak. Keyword-only
+searches have no embedding of the question and so no label.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from podsearch.models import SegmentHit, SparseVector, StoreQuery
+from podsearch.ports import SegmentReader
+from search_api.moments import MomentDraft
+
+Relevance = Literal["strong", "weak"]
+
+
+class BranchRank(BaseModel):
+    rank: int = Field(description="1-based rank of the moment's best segment in this branch.")
+    score: float = Field(description="Cosine similarity (dense) or BM25 score (keyword).")
+    fused: float | None = Field(
+        description="What this branch added to the hybrid RRF score; null outside hybrid."
+    )
+
+
+class Explanation(BaseModel):
+    dense: BranchRank | None = Field(description="Null when the segment is not in that branch.")
+    keyword: BranchRank | None
+    relevance: Relevance | None = Field(description="Null for keyword-only searches.")
+
+
+def relevance_of(cosine: float | None, strong_cosine: float) -> Relevance | None:
+    if cosine is None:
+        return None
+    return "strong" if cosine >= strong_cosine else "weak"
+
+
+def _ranks(hits: Sequence[SegmentHit]) -> dict[str, tuple[int, float]]:
+    return {hit.id: (rank, hit.score) for rank, hit in enumerate(hits, 1)}
+
+
+def _branch(ranks: dict[str, tuple[int, float]], segment: str, k: int | None) -> BranchRank | None:
+    if segment not in ranks:
+        return None
+    rank, score = ranks[segment]
+    return BranchRank(rank=rank, score=score, fused=None if k is None else 1 / (k + rank - 1))
+
+
+async def explain_moments(
+    reader: SegmentReader,
+    fused: StoreQuery,
+    sparse: SparseVector | None,
+    moments: Sequence[MomentDraft],
+    strong_cosine: float,
+) -> list[Explanation]:
+    """One explanation per moment. `fused` is the query that ranked them; `sparse` the question's
+    BM25 terms (also asked in semantic mode, to show how a keyword search would rank it)."""
+    hybrid = fused.dense is not None and fused.sparse is not None
+    alone = replace(fused, limit=fused.prefetch_limit, offset=0, score_threshold=None)
+    dense = (
+        _ranks(await reader.search(replace(alone, sparse=None))) if fused.dense is not None else {}
+    )
+    keyword = (
+        _ranks(await reader.search(replace(alone, dense=None, sparse=sparse)))
+        if sparse is not None and sparse.indices
+        else {}
+    )
+    k = fused.rrf_k if hybrid else None
+    explained = []
+    for moment in moments:
+        best = moment.best.id
+        by_dense = _branch(dense, best, k)
+        cosine: float | None = None
+        if by_dense is not None:
+            cosine = by_dense.score
+        elif fused.dense is not None:
+            # semantic: the moment's score is the cosine; hybrid: beyond the dense candidates
+            cosine = -1.0 if hybrid else moment.score
+        explained.append(
+            Explanation(
+                dense=by_dense,
+                keyword=_branch(keyword, best, k),
+                relevance=relevance_of(cosine, strong_cosine),
+            )
+        )
+    return explained

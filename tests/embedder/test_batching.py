@@ -16,7 +16,7 @@ import pytest
 
 from embedder.app import create_app
 from embedder.backends import Backend, EncodeResult
-from embedder.batching import MicroBatcher
+from embedder.batching import BATCH_HISTORY, MicroBatcher
 from podsearch.contract import EmbeddingRecipe, InputType
 
 RECIPE = EmbeddingRecipe(model_id="test/counting", dimension=8)
@@ -170,6 +170,17 @@ async def test_a_caller_that_gives_up_does_not_disturb_the_others() -> None:
     assert (await patient).vectors == [vector_of("b", "query")]
     with pytest.raises(asyncio.CancelledError):
         await impatient
+
+
+async def test_the_batch_history_keeps_only_recent_batches() -> None:
+    async def run_batch(texts: list[str], input_type: InputType) -> EncodeResult:
+        return EncodeResult([[1.0]] * len(texts), [1] * len(texts), [False] * len(texts))
+
+    batcher = MicroBatcher(run_batch, max_wait_ms=0)
+    for i in range(BATCH_HISTORY + 5):
+        await batcher.submit(["x"] * (1 + i % 2), "query")
+    assert len(batcher.batches) == BATCH_HISTORY
+    assert list(batcher.batches)[-2:] == [1 + (BATCH_HISTORY + 3) % 2, 1 + (BATCH_HISTORY + 4) % 2]
 
 
 async def test_the_real_model_gives_the_same_vectors_batched_as_alone(minilm: Backend) -> None:

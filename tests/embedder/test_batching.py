@@ -4,12 +4,10 @@ vectors, errors or waits."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import math
-import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import httpx
 import pytest
@@ -17,48 +15,26 @@ import pytest
 from embedder.app import create_app
 from embedder.backends import Backend, EncodeResult
 from embedder.batching import BATCH_HISTORY, MicroBatcher
-from podsearch.contract import EmbeddingRecipe, InputType
-
-RECIPE = EmbeddingRecipe(model_id="test/counting", dimension=8)
+from podsearch.contract import InputType
+from tests.fakes import FakeBackend, digest_vector
 
 
 def vector_of(text: str, input_type: str) -> list[float]:
-    digest = hashlib.sha256(f"{input_type}:{text}".encode()).digest()
-    return [b / 255 + 0.01 for b in digest[:8]]
+    return digest_vector(f"{input_type}:{text}")
 
 
 @dataclass
-class CountingBackend:
-    """Deterministic vectors per (input type, text); records every encode call; takes
-    `seconds` per call, as a model would; answers NaN for texts containing 'poison'."""
+class CountingBackend(FakeBackend):
+    """Takes `seconds` per call, as a model would; answers NaN for texts containing 'poison'."""
 
     seconds: float = 0.02
     fail: bool = False
-    calls: list[tuple[InputType, int]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    running: int = 0
-    most_running: int = 0
-    name: str = "counting"
-    recipe: EmbeddingRecipe = RECIPE
-    device: str = "cpu"
-    dtype: str = "float32"
-    load_seconds: float | None = None
-    versions: dict[str, str] = field(default_factory=dict)
 
-    def encode(self, texts: Sequence[str], input_type: InputType) -> EncodeResult:
-        with self.lock:
-            self.calls.append((input_type, len(texts)))
-            self.running += 1
-            self.most_running = max(self.most_running, self.running)
-        try:
-            time.sleep(self.seconds)
-            if self.fail:
-                raise RuntimeError("CUDA error: out of memory")
-            vectors = [[math.nan] * 8 if "poison" in t else vector_of(t, input_type) for t in texts]
-            return EncodeResult(vectors, [len(t) for t in texts], [False] * len(texts))
-        finally:
-            with self.lock:
-                self.running -= 1
+    def vectors(self, texts: Sequence[str], input_type: InputType) -> list[list[float]]:
+        time.sleep(self.seconds)
+        if self.fail:
+            raise RuntimeError("CUDA error: out of memory")
+        return [[math.nan] * 8 if "poison" in t else vector_of(t, input_type) for t in texts]
 
 
 def client_for(backend: Backend, **options: float) -> httpx.AsyncClient:

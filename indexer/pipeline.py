@@ -152,7 +152,7 @@ class Indexer:
             self._on_episode(episode, 0)
             return
         async with self._write_lock:
-            await self._writer.replace_episode(episode.episode_id, points)
+            await self._writer.replace_episode(episode.episode_id, fp, points)
             await self._writer.replace_record(record)
             report.indexed += 1
             report.segments += len(points)

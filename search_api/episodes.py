@@ -112,11 +112,11 @@ async def episode(
     record = await service.reader.episode_record(episode_id)
     return EpisodeInfo(
         episode_id=episode_id,
-        podcast=p["podcast"],
-        title=p["episode_title"],
-        published=p.get("published"),
-        url=p.get("url"),
-        audio_url=p.get("audio_url"),
+        podcast=p.podcast,
+        title=p.episode_title,
+        published=p.published,  # type: ignore[arg-type]  # pydantic parses the ISO string
+        url=p.url,
+        audio_url=p.audio_url,
         duration=record.duration if record else None,
         speakers=record.speakers if record else [],
         chapters=[ChapterOut(start=c.start, title=c.title) for c in record.chapters]

@@ -69,7 +69,7 @@ async def explain_moments(
     """One explanation per moment. `fused` is the query that ranked them; `sparse` the question's
     BM25 terms (also asked in semantic mode, to show how a keyword search would rank it)."""
     hybrid = fused.dense is not None and fused.sparse is not None
-    alone = replace(fused, limit=fused.prefetch_limit, offset=0, score_threshold=None)
+    alone = replace(fused, limit=fused.prefetch_limit, score_threshold=None)
     dense = (
         _ranks(await reader.search(replace(alone, sparse=None))) if fused.dense is not None else {}
     )

@@ -37,13 +37,12 @@ def parse_facets(raw: Iterable[str]) -> tuple[str, ...]:
 
 
 def _values(moment: MomentDraft, facet: str) -> list[str]:
-    payload = moment.payload
     if facet == "podcast":
-        return [str(payload["podcast"])]
+        return [moment.payload.podcast]
     if facet == "speaker":
         return moment.speakers
-    published = payload.get("published")
-    return [str(published)[:4]] if published else []
+    published = moment.payload.published
+    return [published[:4]] if published else []
 
 
 def count_facets(

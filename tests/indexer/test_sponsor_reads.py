@@ -68,9 +68,7 @@ async def flagged(root: Path) -> set[tuple[str, int]]:
         )
     finally:
         await reader.close()
-    return {
-        (h.payload["episode_id"], h.payload["segment_index"]) for h in hits if h.payload.get("ad")
-    }
+    return {(h.payload.episode_id, h.payload.segment_index) for h in hits if h.payload.ad}
 
 
 async def test_an_episode_indexed_before_the_others_is_flagged_once_they_arrive(
@@ -100,8 +98,8 @@ async def test_searches_leave_sponsor_reads_out_unless_asked_and_a_rerun_writes_
         everything = await reader.search(
             StoreQuery(limit=50, sparse=query, filters=SearchFilters(include_ads=True))
         )
-        assert any(h.payload.get("ad") for h in everything)
-        assert not any(h.payload.get("ad") for h in default)
+        assert any(h.payload.ad for h in everything)
+        assert not any(h.payload.ad for h in default)
         assert len(default) < len(everything)
         await index(tmp_path / "index", episodes)
         assert await reader.generation() == generation  # nothing changed: nothing published

@@ -4,7 +4,6 @@
 "use strict";
 
 const PAGE_SIZE = 10;
-const $ = (id) => document.getElementById(id);
 const form = $("search"), input = $("q"), modeSelect = $("mode"), groupBox = $("group");
 const list = $("results"), more = $("more"), count = $("count");
 const errorBox = $("error"), banner = $("degraded");
@@ -136,13 +135,6 @@ function render(request, body, append) {
   count.textContent = n
     ? `${n} moment${n === 1 ? "" : "s"}${where} for “${body.query}” (${body.mode}, ${Math.round(body.took_ms)} ms)`
     : `No moments for “${body.query}”.`;
-}
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
 }
 
 function episodeHead(m) {

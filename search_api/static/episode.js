@@ -3,7 +3,6 @@
 // the indexer does), and gives a link to the current second. Text goes in through textContent only.
 "use strict";
 
-const $ = (id) => document.getElementById(id);
 const audio = $("audio"), list = $("transcript"), share = $("share-link");
 const episodeId = decodeURIComponent(location.pathname.replace(/^\/episodes\//, ""));
 const said = []; // {start, end, item, words: [span]} in time order
@@ -11,13 +10,6 @@ let position = Math.max(0, Number(new URLSearchParams(location.search).get("t"))
 let current = null; // {utterance, word} highlighted now
 
 const JSON_ONLY = { headers: { Accept: "application/json" } };
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 function clock(seconds) {
   const s = Math.max(0, Math.floor(seconds));

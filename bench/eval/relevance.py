@@ -3,6 +3,7 @@
 python -m bench.eval.relevance                 # the ~100-episode Changelog subset of `make eval`
 python -m bench.eval.relevance --episodes 60 --embedder-url http://127.0.0.1:8001
 python -m bench.eval.relevance --episodes 60 --index data/eval/changelog-60-w120-o30/index
+python -m bench.eval.relevance --qmsum         # the 35 QMSum validation meetings, 237 queries
 
 Every golden question is asked in hybrid mode with `explain=true`, as the API answers it. For
 each first moment we keep the cosine of its best segment (the label's only input) and whether it
@@ -17,11 +18,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.eval.build import prepare_index
+from bench.eval.build import build_index, prepare_index
 from bench.eval.corpus import REPO, SAMPLE_CORPUS, Corpus, changelog, read_questions
 from bench.eval.embedder_process import local_embedder
 from bench.eval.metrics import Span
@@ -34,6 +36,32 @@ from search_api.service import SearchParams
 THRESHOLDS = [round(0.20 + 0.02 * i, 2) for i in range(31)]  # 0.20 .. 0.80
 
 
+QMSUM = REPO.parent / "shared" / "data" / "qmsum-val"
+
+
+@dataclass(frozen=True)
+class Judged:
+    """A question and the spans that answer it (QMSum judges several per query)."""
+
+    text: str
+    answers: tuple[Span, ...]
+
+
+def golden(corpus: Corpus) -> list[Judged]:
+    return [Judged(q.text, (q.answer,)) for q in read_questions(corpus.questions)]
+
+
+def qmsum_queries(path: Path) -> list[Judged]:
+    """`queries.jsonl`: query, episode_id, relevant_time_ranges [[start, end], ...]."""
+    judged = []
+    for line in path.read_text().splitlines():
+        if line.strip():
+            q = json.loads(line)
+            spans = tuple(Span(q["episode_id"], a, b) for a, b in q["relevant_time_ranges"])
+            judged.append(Judged(q["query"], spans))
+    return judged
+
+
 @dataclass(frozen=True)
 class FirstMoment:
     cosine: float  # -1 when the moment's best segment is beyond the dense candidates
@@ -41,22 +69,34 @@ class FirstMoment:
 
 
 async def first_moments(
-    corpus: Corpus, cache: Path, embedder_url: str, index: Path | None = None
+    questions: list[Judged], index: Path, embedder_url: str
 ) -> list[FirstMoment]:
-    """`index`: an Edge index already built for `corpus` (else built or reused under `cache`)."""
-    index = index or await prepare_index(corpus, ChunkerConfig(), cache, embedder_url)
     found = []
     async with open_service(index, embedder_url) as service:
-        for question in read_questions(corpus.questions):
+        for question in questions:
             params = SearchParams(question.text, SearchMode.hybrid, limit=1, explain=True)
             top = (await service.search(params)).results[0]
             assert top.explain is not None
             dense = top.explain.dense
             span = Span(top.episode_id, top.start, top.end)
-            found.append(
-                FirstMoment(dense.score if dense else -1.0, span.overlaps(question.answer))
-            )
+            right = any(span.overlaps(answer) for answer in question.answers)
+            found.append(FirstMoment(dense.score if dense else -1.0, right))
     return found
+
+
+async def calibrate(args: argparse.Namespace, embedder_url: str) -> tuple[str, list[FirstMoment]]:
+    """The corpus's label and its first moments; the index is built (or reused) unless given."""
+    chunker = ChunkerConfig()
+    if args.qmsum:
+        label = f"qmsum-val-w{chunker.window_words}-o{chunker.overlap_words}"
+        index = args.index or args.cache / label / "index"
+        if args.index is None:
+            await build_index(QMSUM / "episodes.jsonl", index, embedder_url, chunker)
+        questions = qmsum_queries(QMSUM / "queries.jsonl")
+        return label, await first_moments(questions, index, embedder_url)
+    corpus = SAMPLE_CORPUS if args.sample else changelog(args.episodes)
+    index = args.index or await prepare_index(corpus, chunker, args.cache, embedder_url)
+    return corpus.label(chunker), await first_moments(golden(corpus), index, embedder_url)
 
 
 def sweep(moments: list[FirstMoment]) -> list[list[object]]:
@@ -82,17 +122,17 @@ def main() -> None:
     corpus_choice = parser.add_mutually_exclusive_group()
     corpus_choice.add_argument("--episodes", type=int, default=100, help="Changelog subset size")
     corpus_choice.add_argument("--sample", action="store_true", help="the repo's sample corpus")
+    corpus_choice.add_argument("--qmsum", action="store_true", help="the QMSum validation meetings")
     parser.add_argument("--cache", type=Path, default=REPO / "data" / "eval")
     parser.add_argument("--embedder-url", help="use this embedder instead of starting one")
     parser.add_argument("--index", type=Path, help="an Edge index already built for the corpus")
     args = parser.parse_args()
-    corpus = SAMPLE_CORPUS if args.sample else changelog(args.episodes)
     log = args.cache / "embedder.log"
     with nullcontext(args.embedder_url) if args.embedder_url else local_embedder(log) as url:
-        moments = asyncio.run(first_moments(corpus, args.cache, url, args.index))
+        label, moments = asyncio.run(calibrate(args, url))
     rows = sweep(moments)
     right = sum(m.right for m in moments)
-    print(f"{corpus.label(ChunkerConfig())} | {machine()}")
+    print(f"{label} | {machine()}")
     print(f"{len(moments)} questions, first moment right for {right}")
     headers = ["strong_cosine", "strong", "accuracy", "strong right", "weak wrong"]
     print(table(headers, rows))

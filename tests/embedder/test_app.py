@@ -15,7 +15,8 @@ from pydantic import SecretStr
 from embedder.app import create_app
 from embedder.backends import Backend, EncodeResult
 from podsearch.contract import EmbedderHealth, EmbeddingRecipe, EmbeddingResponse, InputType
-from podsearch.embedder_client import HttpEmbedder
+from podsearch.http_transport import HttpTransport
+from podsearch.remote_embedder import RemoteEmbedder
 from podsearch.settings import EmbedderClientSettings
 
 TEXTS = [
@@ -118,7 +119,7 @@ async def test_the_client_reads_the_recipe_and_vectors_of_the_real_server(
 ) -> None:
     transport = httpx.ASGITransport(app=create_app(minilm, warm_up=False))
     settings = EmbedderClientSettings(url="http://embedder")
-    async with HttpEmbedder(settings, transport=transport) as embedder:
+    async with RemoteEmbedder(settings, HttpTransport(settings, transport)) as embedder:
         assert await embedder.recipe() == minilm.recipe
         vectors = await embedder.embed(TEXTS, "query")
 

@@ -14,7 +14,13 @@ from pydantic import SecretStr
 
 from embedder.app import create_app
 from embedder.backends import Backend, EncodeResult
-from podsearch.contract import EmbedderHealth, EmbeddingRecipe, EmbeddingResponse, InputType
+from podsearch.contract import (
+    EmbedderHealth,
+    EmbeddingRecipe,
+    EmbeddingResponse,
+    ErrorBody,
+    InputType,
+)
 from podsearch.http_transport import HttpTransport
 from podsearch.remote_embedder import RemoteEmbedder
 from podsearch.settings import EmbedderClientSettings
@@ -37,9 +43,11 @@ async def embed(client: httpx.AsyncClient, texts: list[str], **extra: object) ->
 
 
 def assert_error(response: httpx.Response, status: int, code: str) -> None:
+    """The contract's error body, nothing more (`details` only where there are some)."""
     assert response.status_code == status, response.text
-    assert response.json()["error"]["code"] == code
-    assert response.json()["error"]["message"]
+    error = ErrorBody.model_validate_json(response.content, strict=True).error
+    assert error.code == code and error.message
+    assert set(response.json()["error"]) == {"code", "message"}
 
 
 # ## With the real model

@@ -45,14 +45,12 @@ def _answer(backend: Backend, texts: list[str], input_type: InputType) -> list[M
         if len(result.vectors) != len(texts):
             raise EmbedderResponseInvalid(f"{len(texts)} texts, {len(result.vectors)} vectors")
     except EmbedderResponseInvalid as exc:
-        return [ModalAnswer(error=str(exc), code=ErrorCode.invalid_embedding, server=server)] * len(
-            texts
-        )
+        invalid = ModalAnswer(error=str(exc), code=ErrorCode.invalid_embedding, server=server)
+        return [invalid] * len(texts)
     except Exception as exc:
         log.exception("backend %s failed on %d inputs", backend.name, len(texts))
-        return [ModalAnswer(error=str(exc), code=ErrorCode.embedding_failed, server=server)] * len(
-            texts
-        )
+        failed = ModalAnswer(error=str(exc), code=ErrorCode.embedding_failed, server=server)
+        return [failed] * len(texts)
     answers = []
     for vector, tokens, truncated in zip(
         result.vectors, result.tokens, result.truncated, strict=True

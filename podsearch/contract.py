@@ -171,7 +171,10 @@ class ApiError(Exception):
 
 
 class ModalAnswer(BaseModel):
-    """What the Modal classes return per call (a query: one vector), or why there is none."""
+    """What the Modal classes return per call (a query: one vector), or why there is none.
+    Plain values only (the code as its string): Modal carries it across processes."""
+
+    model_config = ConfigDict(use_enum_values=True)
 
     embeddings: list[list[float]] = []
     tokens: list[int] = []

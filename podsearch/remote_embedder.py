@@ -25,6 +25,7 @@ from typing import Protocol, Self, TypeVar
 from podsearch.circuit import CircuitBreaker, call_with_retries
 from podsearch.contract import EmbeddingRecipe, InputType, validate_vectors
 from podsearch.errors import EmbedderResponseInvalid
+from podsearch.http_transport import HttpTransport
 from podsearch.settings import EmbedderClientSettings
 
 T = TypeVar("T")
@@ -169,6 +170,4 @@ def open_embedder(settings: EmbedderClientSettings) -> RemoteEmbedder:
         from embedder.modal_client import ModalTransport
 
         return RemoteEmbedder(settings, ModalTransport(settings))
-    from podsearch.http_transport import HttpTransport
-
     return RemoteEmbedder(settings, HttpTransport(settings))

@@ -4,11 +4,9 @@ bad remotes (`httpx.MockTransport`: only the network is faked)."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -16,34 +14,16 @@ import pytest
 from pydantic import SecretStr
 
 from embedder.app import create_app
-from embedder.backends import EncodeResult
 from podsearch.circuit import CircuitBreaker, CircuitState
-from podsearch.contract import EmbedderHealth, EmbeddingRecipe, InputType
+from podsearch.contract import EmbedderHealth
 from podsearch.errors import EmbedderError, EmbedderResponseInvalid, EmbedderUnavailable
 from podsearch.http_transport import HttpTransport
 from podsearch.remote_embedder import RemoteEmbedder, embed_in_batches, open_embedder
 from podsearch.settings import EmbedderClientSettings
+from tests.fakes import FAKE_RECIPE, FakeBackend
 
-RECIPE = EmbeddingRecipe(model_id="test/hash", dimension=8)
-HEALTH = EmbedderHealth(recipe=RECIPE, backend="hash", device="cpu").model_dump_json()
-
-
-@dataclass
-class HashBackend:
-    """Deterministic 8-d vectors from each text's hash; records the size of every batch."""
-
-    batches: list[int] = field(default_factory=list)
-    name: str = "hash"
-    recipe: EmbeddingRecipe = RECIPE
-    device: str = "cpu"
-    dtype: str = "float32"
-    load_seconds: float | None = None
-    versions: dict[str, str] = field(default_factory=dict)
-
-    def encode(self, texts: Sequence[str], input_type: InputType) -> EncodeResult:
-        self.batches.append(len(texts))
-        vectors = [[b / 255 + 0.01 for b in hashlib.sha256(t.encode()).digest()[:8]] for t in texts]
-        return EncodeResult(vectors, tokens=[1] * len(texts), truncated=[False] * len(texts))
+RECIPE = FAKE_RECIPE
+HEALTH = EmbedderHealth(recipe=RECIPE, backend="fake", device="cpu").model_dump_json()
 
 
 def settings(**overrides: object) -> EmbedderClientSettings:
@@ -84,15 +64,15 @@ GOOD = [1.0] + [0.0] * 7
 
 
 async def test_texts_are_sent_in_batches_of_the_configured_size() -> None:
-    backend = HashBackend()
+    backend = FakeBackend()
     texts = [f"segment {i}" for i in range(150)]
     transport = httpx.ASGITransport(app=create_app(backend, warm_up=False))
 
     async with http_embedder(settings(batch_size=64), transport=transport) as embedder:
         vectors = await embedder.embed(texts, "document")
 
-    assert backend.batches == [64, 64, 22]
-    assert vectors == HashBackend().encode(texts, "document").vectors
+    assert [size for _, size in backend.calls] == [64, 64, 22]
+    assert vectors == FakeBackend().vectors(texts, "document")
 
 
 async def test_the_recipe_is_asked_once() -> None:
@@ -107,7 +87,7 @@ async def test_the_recipe_is_asked_once() -> None:
 
 
 async def test_the_token_is_sent_and_a_refusal_is_not_retried() -> None:
-    app = create_app(HashBackend(), token=SecretStr("s3cret"), warm_up=False)
+    app = create_app(FakeBackend(), token=SecretStr("s3cret"), warm_up=False)
     transport = httpx.ASGITransport(app=app)
 
     async with http_embedder(settings(token="s3cret"), transport=transport) as embedder:

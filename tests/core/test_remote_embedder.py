@@ -21,6 +21,7 @@ from podsearch.http_transport import HttpTransport
 from podsearch.remote_embedder import RemoteEmbedder, embed_in_batches, open_embedder
 from podsearch.settings import EmbedderClientSettings
 from tests.fakes import FAKE_RECIPE, FakeBackend
+from tests.support import Clock
 
 RECIPE = FAKE_RECIPE
 HEALTH = EmbedderHealth(recipe=RECIPE, backend="fake", device="cpu").model_dump_json()
@@ -267,14 +268,6 @@ def test_open_embedder_speaks_http_unless_told_otherwise() -> None:
 
 
 # ## Circuit breaker
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 async def test_an_http_embedder_stops_calling_a_dead_service() -> None:

@@ -16,12 +16,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
+from podsearch.contract import ApiError, ErrorBody, ErrorCode
 from podsearch.episodes import EpisodeRecord
 from podsearch.ports import SegmentReader
 from search_api.deps import Service
-from search_api.errors import ApiError
 from search_api.routes import rate_limit
-from search_api.schemas import ErrorBody
 
 MAX_UTTERANCES = 1000
 STATIC = Path(__file__).parent / "static"
@@ -69,8 +68,8 @@ async def _record(reader: SegmentReader, episode_id: str) -> EpisodeRecord:
     if record is None:
         if await reader.segments(episode_id, [0]):
             message = "this episode was indexed before transcripts were kept: re-index it"
-            raise ApiError(404, "transcript_not_indexed", message)
-        raise ApiError(404, "episode_not_found", f"no episode {episode_id!r} in the index")
+            raise ApiError(404, ErrorCode.transcript_not_indexed, message)
+        raise ApiError(404, ErrorCode.episode_not_found, f"no episode {episode_id!r} in the index")
     return record
 
 
@@ -86,7 +85,7 @@ async def transcript(
 ) -> TranscriptPage:
     """What was said between `start` and `end`, utterance by utterance, `limit` at a time."""
     if end is not None and end <= start:
-        raise ApiError(422, "invalid_time_range", "end must be later than start")
+        raise ApiError(422, ErrorCode.invalid_time_range, "end must be later than start")
     said = (await _record(service.reader, episode_id)).between(start, end)
     page, rest = said[:limit], said[limit:]
     return TranscriptPage(
@@ -107,7 +106,7 @@ async def episode(
         return FileResponse(STATIC / "episode.html")
     first = await service.reader.segments(episode_id, [0])
     if not first:
-        raise ApiError(404, "episode_not_found", f"no episode {episode_id!r} in the index")
+        raise ApiError(404, ErrorCode.episode_not_found, f"no episode {episode_id!r} in the index")
     p = first[0].payload
     record = await service.reader.episode_record(episode_id)
     return EpisodeInfo(

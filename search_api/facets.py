@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 
 from pydantic import BaseModel
 
-from search_api.errors import ApiError
+from podsearch.contract import ApiError, ErrorCode
 from search_api.moments import MomentDraft
 
 FACETS = ("podcast", "speaker", "year")
@@ -31,7 +31,9 @@ def parse_facets(raw: Iterable[str]) -> tuple[str, ...]:
     unknown = sorted(set(names) - set(FACETS))
     if unknown:
         raise ApiError(
-            422, "invalid_facet", f"unknown facet {unknown[0]!r}: choose from {', '.join(FACETS)}"
+            422,
+            ErrorCode.invalid_facet,
+            f"unknown facet {unknown[0]!r}: choose from {', '.join(FACETS)}",
         )
     return tuple(dict.fromkeys(names))
 

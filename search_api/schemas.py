@@ -1,4 +1,4 @@
-"""The API's public JSON shapes (also what /docs shows)."""
+"""The API's public JSON shapes (also what /docs shows); errors: `podsearch.contract.ErrorBody`."""
 
 from __future__ import annotations
 
@@ -79,16 +79,6 @@ class SearchResponse(BaseModel):
     facets: dict[str, list[FacetValue]] | None = Field(
         None, description="`facets=`: counts over this search's candidate moments, not the index."
     )
-
-
-class ErrorDetail(BaseModel):
-    code: str = Field(description="Stable, machine-readable error code.")
-    message: str
-    details: list[dict[str, object]] | None = None
-
-
-class ErrorBody(BaseModel):
-    error: ErrorDetail
 
 
 class Health(BaseModel):

@@ -18,6 +18,9 @@ from podsearch.remote_embedder import open_embedder
 from podsearch.settings import EmbedderClientSettings
 from podsearch.stores.edge import EdgeWriter
 
+# A busy shared machine answers a batch slowly; the harness measures quality, not latency.
+EVAL_READ_TIMEOUT_S = 600.0
+
 
 async def build_index(
     manifest: Path, index: Path, embedder_url: str, chunker: ChunkerConfig
@@ -33,7 +36,9 @@ async def build_index(
 
     writer = EdgeWriter(index)
     try:
-        async with open_embedder(EmbedderClientSettings(url=embedder_url)) as embedder:
+        async with open_embedder(
+            EmbedderClientSettings(url=embedder_url, read_timeout_s=EVAL_READ_TIMEOUT_S)
+        ) as embedder:
             indexer = Indexer(embedder, writer, chunker, on_episode=progress)
             report = await indexer.run(episodes)
     finally:

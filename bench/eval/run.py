@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from bench.eval.build import prepare_index
+from bench.eval.build import EVAL_READ_TIMEOUT_S, prepare_index
 from bench.eval.corpus import Corpus, Question, read_questions
 from bench.eval.metrics import K, Scores, Span, score
 from podsearch.index_meta import ChunkerConfig
@@ -29,7 +29,9 @@ OPTIONS = ApiOptions(embed_deadline_s=120)
 async def open_service(index: Path, embedder_url: str) -> AsyncIterator[SearchService]:
     reader = EdgeReader(index)
     try:
-        async with open_embedder(EmbedderClientSettings(url=embedder_url)) as embedder:
+        async with open_embedder(
+            EmbedderClientSettings(url=embedder_url, read_timeout_s=EVAL_READ_TIMEOUT_S)
+        ) as embedder:
             yield SearchService(embedder, reader, OPTIONS)
     finally:
         await reader.close()

@@ -5,13 +5,15 @@ python -m bench.eval.relevance --episodes 60 --embedder-url http://127.0.0.1:800
 python -m bench.eval.relevance --episodes 60 --index data/eval/changelog-60-w120-o30/index
 python -m bench.eval.relevance --qmsum         # the 35 QMSum validation meetings, 237 queries
 
-Every golden question is asked in hybrid mode with `explain=true`, as the API answers it. For
-each first moment we keep the cosine of its best segment (the label's only input) and whether it
-overlaps the judged answer. Each threshold is scored as a classifier of "the first moment is
-right": accuracy, how often a `strong` first moment is right (precision), and how often a `weak`
-one is indeed wrong (what a client saying "no good match" relies on). The best threshold by
-accuracy is printed; set it as `PODSEARCH_API__STRONG_COSINE` (the default is calibrated for
-the bundled MiniLM embedder: another model has another cosine scale).
+Every golden question is asked twice in hybrid mode with `explain=true`, as the API answers it:
+over the whole index (its answer is there), and restricted to the other episodes (its judged
+answer is absent: the "no good match" case a label must catch). For each first moment we keep
+the cosine of its best segment (the label's only input) and whether it overlaps the judged
+answer (never, when the answer is absent). Each threshold is scored as a classifier of "the
+first moment is right": accuracy, how often a `strong` first moment is right (precision), and
+how often a `weak` one is indeed wrong (what a client saying "no good match" relies on). The
+best threshold by accuracy is printed; set it as `PODSEARCH_API__STRONG_COSINE` (the default is
+calibrated for the bundled MiniLM embedder: another model has another cosine scale).
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from bench.eval.metrics import Span
 from bench.eval.run import open_service
 from bench.report import machine, table
 from podsearch.index_meta import ChunkerConfig
+from podsearch.manifest import read_manifest
+from podsearch.models import SearchFilters
 from search_api.schemas import SearchMode
 from search_api.service import SearchParams
 
@@ -66,21 +70,32 @@ def qmsum_queries(path: Path) -> list[Judged]:
 class FirstMoment:
     cosine: float  # -1 when the moment's best segment is beyond the dense candidates
     right: bool
+    answerable: bool = True  # False: asked with the judged episodes filtered out
 
 
 async def first_moments(
-    questions: list[Judged], index: Path, embedder_url: str
+    questions: list[Judged], index: Path, embedder_url: str, manifest: Path
 ) -> list[FirstMoment]:
+    episodes = [episode.episode_id for episode in read_manifest(manifest)]
     found = []
     async with open_service(index, embedder_url) as service:
         for question in questions:
-            params = SearchParams(question.text, SearchMode.hybrid, limit=1, explain=True)
-            top = (await service.search(params)).results[0]
-            assert top.explain is not None
-            dense = top.explain.dense
-            span = Span(top.episode_id, top.start, top.end)
-            right = any(span.overlaps(answer) for answer in question.answers)
-            found.append(FirstMoment(dense.score if dense else -1.0, right))
+            judged = {answer.episode_id for answer in question.answers}
+            elsewhere = SearchFilters(episode_ids=tuple(e for e in episodes if e not in judged))
+            for filters in (SearchFilters(), elsewhere):
+                params = SearchParams(
+                    question.text, SearchMode.hybrid, limit=1, filters=filters, explain=True
+                )
+                results = (await service.search(params)).results
+                if not results:
+                    continue
+                top = results[0]
+                assert top.explain is not None
+                dense = top.explain.dense
+                span = Span(top.episode_id, top.start, top.end)
+                right = any(span.overlaps(answer) for answer in question.answers)
+                cosine = dense.score if dense else -1.0
+                found.append(FirstMoment(cosine, right, answerable=filters is not elsewhere))
     return found
 
 
@@ -93,10 +108,12 @@ async def calibrate(args: argparse.Namespace, embedder_url: str) -> tuple[str, l
         if args.index is None:
             await build_index(QMSUM / "episodes.jsonl", index, embedder_url, chunker)
         questions = qmsum_queries(QMSUM / "queries.jsonl")
-        return label, await first_moments(questions, index, embedder_url)
+        manifest = QMSUM / "episodes.jsonl"
+        return label, await first_moments(questions, index, embedder_url, manifest)
     corpus = SAMPLE_CORPUS if args.sample else changelog(args.episodes)
     index = args.index or await prepare_index(corpus, chunker, args.cache, embedder_url)
-    return corpus.label(chunker), await first_moments(golden(corpus), index, embedder_url)
+    manifest = index.parent / "episodes.jsonl"  # the subset `prepare_index` wrote
+    return corpus.label(chunker), await first_moments(golden(corpus), index, embedder_url, manifest)
 
 
 def sweep(moments: list[FirstMoment]) -> list[list[object]]:
@@ -131,9 +148,13 @@ def main() -> None:
     with nullcontext(args.embedder_url) if args.embedder_url else local_embedder(log) as url:
         label, moments = asyncio.run(calibrate(args, url))
     rows = sweep(moments)
-    right = sum(m.right for m in moments)
+    present = [m for m in moments if m.answerable]
+    right = sum(m.right for m in present)
     print(f"{label} | {machine()}")
-    print(f"{len(moments)} questions, first moment right for {right}")
+    print(
+        f"{len(present)} questions with their answer in the index (first moment right for "
+        f"{right}), {len(moments) - len(present)} asked with the judged episodes filtered out"
+    )
     headers = ["strong_cosine", "strong", "accuracy", "strong right", "weak wrong"]
     print(table(headers, rows))
     best = max(rows, key=lambda row: float(row[2]))  # type: ignore[arg-type]  # first: lowest

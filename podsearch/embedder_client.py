@@ -28,7 +28,7 @@ from podsearch.contract import (
     InputType,
     validate_vectors,
 )
-from podsearch.errors import EmbedderError, EmbedderResponseInvalid
+from podsearch.errors import EmbedderAuthFailed, EmbedderError, EmbedderResponseInvalid
 from podsearch.settings import EmbedderClientSettings
 
 BatchEmbedder = Callable[[Sequence[str]], Awaitable[list[list[float]]]]
@@ -202,6 +202,8 @@ class HttpEmbedder:
             if response.is_success:
                 return response
             problem = _describe(response)
+            if response.status_code in (401, 403):
+                raise EmbedderAuthFailed(f"embedder refused our token: {problem}")
             if response.status_code != 429 and response.status_code < 500:
                 raise EmbedderError(f"embedder refused {method} {path}: {problem}")
             raise Retryable(problem, _retry_after(response))

@@ -1,0 +1,157 @@
+"""One bad transcript costs only its own episode: every other episode is indexed, the bad one is
+reported by name, and nothing of it is stored. Real Edge store, the counting HashEmbedder."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from indexer.pipeline import Indexer, IndexReport
+from podsearch.errors import PruneRefused, TranscriptError
+from podsearch.index_meta import ChunkerConfig
+from podsearch.manifest import read_manifest
+from podsearch.models import Episode, StoreQuery
+from podsearch.stores.edge import EdgeReader, EdgeWriter
+from podsearch.transcripts import ReadLimits
+from tests.fakes import HashEmbedder
+
+GOOD_VTT = "WEBVTT\n\n00:00:00.000 --> 00:00:05.000\n<v Ana>Liquidation preferences, explained.\n"
+
+
+def episode(folder: Path, name: str, content: str | bytes | None) -> Episode:
+    """An episode whose transcript `name` holds `content` (None: leave the path as it is)."""
+    path = folder / name
+    if isinstance(content, str):
+        path.write_text(content, encoding="utf-8")
+    elif isinstance(content, bytes):
+        path.write_bytes(content)
+    return Episode(episode_id=path.stem, podcast="Show", title=name, transcript=path)
+
+
+async def index(
+    root: Path, episodes: list[Episode], limits: ReadLimits = ReadLimits(), **run: bool
+) -> IndexReport:
+    writer = EdgeWriter(root / "index")
+    try:
+        indexer = Indexer(HashEmbedder(), writer, ChunkerConfig(), limits=limits)
+        return await indexer.run(episodes, **run)
+    finally:
+        await writer.close()
+
+
+async def stored(root: Path) -> set[str]:
+    reader = EdgeReader(root / "index")
+    try:
+        hits = await reader.search(StoreQuery(limit=100, dense=HashEmbedder().vector("x")))
+    finally:
+        await reader.close()
+    return {hit.payload["episode_id"] for hit in hits}
+
+
+def deep_json(folder: Path) -> Episode:
+    return episode(folder, "deep.json", '{"segments": ' + "[" * 50_000 + "]" * 50_000 + "}")
+
+
+def lone_surrogate(folder: Path) -> Episode:
+    body = '{"startTime": 0, "endTime": 2, "body": "caf\\ud800 au lait"}'
+    return episode(folder, "surrogate.json", '{"version": "1.0.0", "segments": [' + body + "]}")
+
+
+def giant_line(folder: Path) -> Episode:
+    return episode(folder, "giant.vtt", GOOD_VTT + "x" * 60_000 + "\n")
+
+
+def oversized(folder: Path) -> Episode:
+    return episode(folder, "big.vtt", GOOD_VTT + ("words and more words\n" * 15_000))
+
+
+def named_pipe(folder: Path) -> Episode:
+    os.mkfifo(folder / "pipe.vtt")  # nobody ever writes: reading it would block forever
+    return episode(folder, "pipe.vtt", None)
+
+
+def device_file(folder: Path) -> Episode:
+    return Episode(episode_id="zero", podcast="Show", title="zero", transcript=Path("/dev/zero"))
+
+
+BAD: dict[str, tuple[Callable[[Path], Episode], str]] = {
+    "deeply_nested_json": (deep_json, "nested too deeply"),
+    "lone_surrogate_escape": (lone_surrogate, "lone surrogate"),
+    "giant_line_without_spaces": (giant_line, "longer than 50000 characters"),
+    "transcript_over_the_size_limit": (oversized, "larger than 200000 bytes"),
+    "named_pipe": (named_pipe, "not a regular file"),
+    "device_file": (device_file, "not a regular file"),
+}
+
+
+@pytest.mark.parametrize("kind", list(BAD))
+async def test_a_bad_transcript_fails_only_its_own_episode(kind: str, tmp_path: Path) -> None:
+    make, reason = BAD[kind]
+    good = episode(tmp_path, "good.vtt", GOOD_VTT)
+    bad = make(tmp_path)
+    report = await index(tmp_path, [bad, good], ReadLimits(max_bytes=200_000))
+
+    assert report.indexed == 1 and len(report.failures) == 1
+    assert report.failures[0].startswith(f"{bad.episode_id}: ") and reason in report.failures[0]
+    assert await stored(tmp_path) == {"good"}
+
+
+async def test_a_rerun_reports_the_same_bad_episode_again_and_indexes_nothing_twice(
+    tmp_path: Path,
+) -> None:
+    episodes = [episode(tmp_path, "good.vtt", GOOD_VTT), deep_json(tmp_path)]
+    await index(tmp_path, episodes)
+    again = await index(tmp_path, episodes)
+    assert (again.indexed, again.unchanged, len(again.failures)) == (0, 1, 1)
+
+
+def manifest(folder: Path, *transcripts: str) -> Path:
+    path = folder / "corpus" / "episodes.jsonl"
+    path.parent.mkdir(exist_ok=True)
+    lines = [
+        json.dumps({"episode_id": f"ep-{n}", "podcast": "P", "title": "T", "transcript": t})
+        for n, t in enumerate(transcripts)
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("escape", ["../secret.vtt", "/etc/hostname", "link.vtt"])
+def test_transcript_paths_stay_inside_the_manifest_folder(escape: str, tmp_path: Path) -> None:
+    (tmp_path / "secret.vtt").write_text(GOOD_VTT)
+    path = manifest(tmp_path, "inside.vtt", escape)
+    (path.parent / "link.vtt").symlink_to(tmp_path / "secret.vtt")
+    with pytest.raises(TranscriptError, match="outside the manifest's folder") as caught:
+        read_manifest(path)
+    assert caught.value.line == 2
+    assert read_manifest(path, allow_outside=True)[1].transcript == path.parent / escape
+
+
+@pytest.mark.parametrize(
+    "line", ['{"episode_id": ' + "[" * 50_000, '{"episode_id": "caf\\udc80", "podcast": "P"}']
+)
+def test_a_hostile_manifest_line_is_reported_with_its_number(line: str, tmp_path: Path) -> None:
+    path = manifest(tmp_path, "a.vtt")
+    path.write_text(path.read_text() + line + "\n")
+    with pytest.raises(TranscriptError) as caught:
+        read_manifest(path)
+    assert caught.value.line == 2
+
+
+async def test_prune_refuses_to_empty_the_index_unless_forced(tmp_path: Path) -> None:
+    episodes = [episode(tmp_path, f"ep{n}.vtt", GOOD_VTT) for n in range(3)]
+    await index(tmp_path, episodes)
+
+    with pytest.raises(PruneRefused, match="delete 3 of 3"):
+        await index(tmp_path, [], prune=True)  # an empty manifest
+    with pytest.raises(PruneRefused, match="delete 2 of 3"):
+        await index(tmp_path, episodes[:1], prune=True)
+    assert await stored(tmp_path) == {"ep0", "ep1", "ep2"}
+
+    assert (await index(tmp_path, episodes[1:], prune=True)).deleted == 1
+    assert (await index(tmp_path, [], prune=True, force=True)).deleted == 2
+    assert await stored(tmp_path) == set()

@@ -1,0 +1,64 @@
+"""Our real apps on a real loopback socket (uvicorn in a thread), for what an in-process ASGI
+transport cannot show: keep-alive connections, and entry points that talk HTTP to a service.
+`HashBackend` is a real embedder backend (the HashEmbedder's vectors), so the embedder app runs
+without a model."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import uvicorn
+from starlette.types import ASGIApp
+
+from embedder.backends import EncodeResult
+from podsearch.contract import EmbeddingRecipe, InputType
+from tests.fakes import HashEmbedder
+
+
+@contextmanager
+def serve(app: ASGIApp) -> Iterator[str]:
+    """Run `app` under uvicorn in a thread on a free loopback port; yield its base URL."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the app did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+HASH_RECIPE = EmbeddingRecipe(model_id="test/hash-bow", dimension=64)
+
+
+@dataclass
+class HashBackend:
+    """The embedder `Backend` protocol over the HashEmbedder's lexical vectors."""
+
+    words: HashEmbedder = field(default_factory=lambda: HashEmbedder(dimension=64))
+    name: str = "hash"
+    device: str = "cpu"
+    dtype: str = "float32"
+    load_seconds: float | None = None
+    versions: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def recipe(self) -> EmbeddingRecipe:
+        return HASH_RECIPE
+
+    def encode(self, texts: Sequence[str], input_type: InputType) -> EncodeResult:
+        vectors = [self.words.vector(text) for text in texts]
+        return EncodeResult(vectors, tokens=[1] * len(texts), truncated=[False] * len(texts))

@@ -9,13 +9,14 @@ import uvicorn
 from embedder.app import create_app
 from embedder.backends import load_backend
 from embedder.settings import EmbedderServiceSettings
+from podsearch.settings import settings_or_exit
 
 
 def main() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    settings = EmbedderServiceSettings().embedder_server
+    settings = settings_or_exit(EmbedderServiceSettings, "podsearch-embedder").embedder_server
     backend = load_backend(settings)
     app = create_app(
         backend,

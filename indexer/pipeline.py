@@ -158,9 +158,7 @@ class Indexer:
 
     async def _index_episode(self, episode: Episode, fp: str, report: IndexReport) -> None:
         try:
-            utterances = await asyncio.to_thread(
-                parse_transcript, episode.transcript, self._limits
-            )
+            utterances = await asyncio.to_thread(parse_transcript, episode.transcript, self._limits)
             segments = segment_episode(episode, utterances, self._chunker)
             if not segments:
                 raise TranscriptError(episode.transcript, "no words to index")

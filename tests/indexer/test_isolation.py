@@ -16,7 +16,7 @@ from podsearch.index_meta import ChunkerConfig
 from podsearch.manifest import read_manifest
 from podsearch.models import Episode, StoreQuery
 from podsearch.stores.edge import EdgeReader, EdgeWriter
-from podsearch.transcripts import ReadLimits
+from podsearch.transcripts import DEFAULT_LIMITS, ReadLimits
 from tests.fakes import HashEmbedder
 
 GOOD_VTT = "WEBVTT\n\n00:00:00.000 --> 00:00:05.000\n<v Ana>Liquidation preferences, explained.\n"
@@ -33,7 +33,7 @@ def episode(folder: Path, name: str, content: str | bytes | None) -> Episode:
 
 
 async def index(
-    root: Path, episodes: list[Episode], limits: ReadLimits = ReadLimits(), **run: bool
+    root: Path, episodes: list[Episode], limits: ReadLimits = DEFAULT_LIMITS, **run: bool
 ) -> IndexReport:
     writer = EdgeWriter(root / "index")
     try:

@@ -12,7 +12,7 @@ from podsearch.errors import PodsearchError
 from podsearch.models import SearchFilters
 from search_api.deps import Service, Settings
 from search_api.errors import ApiError
-from search_api.pagination import decode_cursor, request_key
+from search_api.pagination import CursorScope, request_key
 from search_api.schemas import (
     ComponentState,
     ErrorBody,
@@ -57,6 +57,7 @@ def _utc(value: datetime | None) -> datetime | None:
 
 @limited.get("/search", response_model=SearchResponse, responses=_ERRORS)
 async def search(
+    request: Request,
     service: Service,
     settings: Settings,
     q: Annotated[str, Query(description="What the listener asks, in words.")],
@@ -101,8 +102,11 @@ async def search(
     )
     per_episode = per_episode or options.per_episode
     key = request_key(query, mode, filters, group_by, per_episode, score_threshold, rrf_k)
+    cursors = CursorScope(
+        request.app.state.cursor_secret, key, options.max_offset + options.max_limit
+    )
     if cursor is not None:
-        offset = decode_cursor(cursor, key)
+        offset = cursors.decode(cursor)
     if offset > options.max_offset:
         raise ApiError(422, "offset_too_large", f"offset is at most {options.max_offset}")
     params = SearchParams(
@@ -116,7 +120,7 @@ async def search(
         context=context,
         score_threshold=score_threshold,
         rrf_k=rrf_k,
-        cursor_key=key,
+        cursor=cursors,
     )
     return await service.search(params)
 

@@ -21,7 +21,7 @@ from search_api.embedding_cache import QueryEmbeddingCache
 from search_api.highlight import highlights, query_terms, snippet, term_pattern
 from search_api.moments import MomentDraft, group_by_episode, join_texts, merge_moments
 from search_api.observability import Metrics
-from search_api.pagination import encode_cursor
+from search_api.pagination import CursorScope
 from search_api.schemas import (
     EpisodeGroup,
     GroupBy,
@@ -47,7 +47,7 @@ class SearchParams:
     context: bool = False
     score_threshold: float | None = None
     rrf_k: int | None = None
-    cursor_key: str = ""
+    cursor: CursorScope | None = None
 
 
 def normalise_query(text: str) -> str:
@@ -189,8 +189,8 @@ class SearchService:
             limit=params.limit,
             offset=params.offset,
             next_cursor=(
-                encode_cursor(params.offset + params.limit, params.cursor_key)
-                if page.has_more
+                params.cursor.encode(params.offset + params.limit)
+                if page.has_more and params.cursor is not None
                 else None
             ),
             results=[shaped[id(m)] for m in page.moments],

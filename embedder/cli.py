@@ -24,6 +24,8 @@ def main() -> None:
         max_batch=settings.max_batch,
         coalesce_max_texts=settings.coalesce_max_texts,
         coalesce_wait_ms=settings.coalesce_wait_ms,
+        max_body_bytes=settings.max_body_bytes,
+        max_input_chars=settings.max_input_chars,
     )
     # uvicorn runs the app's lifespan (the warm-up encode) before it accepts connections.
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")

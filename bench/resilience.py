@@ -36,15 +36,10 @@ from pathlib import Path
 import httpx
 
 from bench.report import machine, percentile, ratio, table
+from tests.support import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 GOLDEN = REPO / "tests" / "e2e" / "sample_questions.jsonl"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def build_index(root: Path) -> None:
@@ -53,12 +48,12 @@ def build_index(root: Path) -> None:
     from podsearch.index_meta import ChunkerConfig
     from podsearch.manifest import read_manifest
     from podsearch.stores.edge import EdgeWriter
-    from tests.loopback import HashBackend
+    from tests.fakes import HashEmbedder
 
     async def build() -> None:
         writer = EdgeWriter(root)
         episodes = read_manifest(REPO / "sample" / "episodes.jsonl")
-        await Indexer(HashBackend().words, writer, ChunkerConfig()).run(episodes)
+        await Indexer(HashEmbedder(), writer, ChunkerConfig()).run(episodes)
         await writer.close()
 
     asyncio.run(build())
@@ -89,24 +84,23 @@ def process(role: str, port: int, **env: str) -> Iterator[str]:
     """`python -m bench.resilience --serve ROLE` on `port`, until its /health answers."""
     command = [sys.executable, "-m", "bench.resilience", "--serve", role]
     environment = {**os.environ, "PYTHONPATH": str(REPO), "BENCH_PORT": str(port), **env}
-    log = tempfile.TemporaryFile()
-    child = subprocess.Popen(command, cwd=REPO, env=environment, stdout=log, stderr=log)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while not _healthy(url):
-            if child.poll() is not None or time.monotonic() > deadline:
-                log.seek(0)
-                raise RuntimeError(f"{role} did not start: {log.read()[-2000:].decode()}")
-            time.sleep(0.2)
-        yield url
-    finally:
-        child.terminate()
+    with tempfile.TemporaryFile() as log:
+        child = subprocess.Popen(command, cwd=REPO, env=environment, stdout=log, stderr=log)
+        url = f"http://127.0.0.1:{port}"
         try:
-            child.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            child.kill()
-        log.close()
+            deadline = time.monotonic() + 120
+            while not _healthy(url):
+                if child.poll() is not None or time.monotonic() > deadline:
+                    log.seek(0)
+                    raise RuntimeError(f"{role} did not start: {log.read()[-2000:].decode()}")
+                time.sleep(0.2)
+            yield url
+        finally:
+            child.terminate()
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
 
 
 def _healthy(url: str) -> bool:

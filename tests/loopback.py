@@ -1,7 +1,6 @@
 """Our real apps on a real loopback socket (uvicorn in a thread), for what an in-process ASGI
 transport cannot show: keep-alive connections, and entry points that talk HTTP to a service.
-`HashBackend` is a real embedder backend (the HashEmbedder's vectors), so the embedder app runs
-without a model."""
+`HashBackend` serves the HashEmbedder's vectors from the embedder app, without a model."""
 
 from __future__ import annotations
 
@@ -15,9 +14,8 @@ from dataclasses import dataclass, field
 import uvicorn
 from starlette.types import ASGIApp
 
-from embedder.backends import EncodeResult
 from podsearch.contract import EmbeddingRecipe, InputType
-from tests.fakes import HashEmbedder
+from tests.fakes import FakeBackend, HashEmbedder
 
 
 @contextmanager
@@ -41,24 +39,15 @@ def serve(app: ASGIApp) -> Iterator[str]:
         sock.close()
 
 
-HASH_RECIPE = EmbeddingRecipe(model_id="test/hash-bow", dimension=64)
-
-
 @dataclass
-class HashBackend:
-    """The embedder `Backend` protocol over the HashEmbedder's lexical vectors."""
+class HashBackend(FakeBackend):
+    """The embedder app's backend with the HashEmbedder's lexical vectors, so an index the
+    HashEmbedder built is searched through the real embedder app and HTTP client."""
 
-    words: HashEmbedder = field(default_factory=lambda: HashEmbedder(dimension=64))
-    name: str = "hash"
-    device: str = "cpu"
-    dtype: str = "float32"
-    load_seconds: float | None = None
-    versions: dict[str, str] = field(default_factory=dict)
+    recipe: EmbeddingRecipe = field(
+        default_factory=lambda: EmbeddingRecipe(model_id="test/hash-bow", dimension=256)
+    )
+    words: HashEmbedder = field(default_factory=HashEmbedder)
 
-    @property
-    def recipe(self) -> EmbeddingRecipe:
-        return HASH_RECIPE
-
-    def encode(self, texts: Sequence[str], input_type: InputType) -> EncodeResult:
-        vectors = [self.words.vector(text) for text in texts]
-        return EncodeResult(vectors, tokens=[1] * len(texts), truncated=[False] * len(texts))
+    def vectors(self, texts: Sequence[str], input_type: InputType) -> list[list[float]]:
+        return [self.words.vector(text) for text in texts]

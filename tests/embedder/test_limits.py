@@ -89,7 +89,7 @@ async def test_a_bad_input_fails_only_its_own_request_not_its_batch(minilm: Back
 
         good, bad, other = post(["seed rounds"]), post(["caf\ud800"]), post(["term sheets"])
         responses = await asyncio.gather(good, bad, other)
-    assert app.state.encoder.batcher.batches == [2]  # the two good ones shared one batch
+    assert list(app.state.encoder.batcher.batches) == [2]  # the good two shared one batch
     assert [r.status_code for r in responses] == [200, 422, 200]
     assert "lone surrogate" in responses[1].text
 

@@ -15,10 +15,11 @@ from pydantic import SecretStr
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from podsearch.contract import ErrorBody, ErrorCode
 
-def _refusal(status: int, code: str, message: str, **headers: str) -> JSONResponse:
-    body = {"error": {"code": code, "message": message}}
-    return JSONResponse(body, status_code=status, headers=headers or None)
+
+def _refusal(status: int, code: ErrorCode, message: str, **headers: str) -> JSONResponse:
+    return JSONResponse(ErrorBody.of(code, message), status_code=status, headers=headers or None)
 
 
 class RequestGuard:
@@ -75,7 +76,9 @@ class RequestGuard:
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         message = f"request body over {self._max} bytes"
-        await _refusal(413, "body_too_large", message, Connection="close")(scope, receive, send)
+        await _refusal(413, ErrorCode.body_too_large, message, Connection="close")(
+            scope, receive, send
+        )
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -14,7 +14,7 @@ from typing import Any
 
 from podsearch.errors import TranscriptError
 from podsearch.models import Episode
-from podsearch.transcripts import check_text, read_text
+from podsearch.transcripts.reading import check_text, read_text
 
 REQUIRED = ("episode_id", "podcast", "title", "transcript")
 OPTIONAL = ("url", "audio_url")

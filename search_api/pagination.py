@@ -17,7 +17,7 @@ import hmac
 import json
 from dataclasses import dataclass
 
-from search_api.errors import ApiError
+from podsearch.contract import ApiError, ErrorCode
 
 MAX_CURSOR_CHARS = 200
 _MAC_BYTES = 16
@@ -36,7 +36,7 @@ def _unb64(text: str) -> bytes:
 
 
 def _invalid(message: str) -> ApiError:
-    return ApiError(422, "invalid_cursor", message)
+    return ApiError(422, ErrorCode.invalid_cursor, message)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,9 @@ exponential backoff, `Retry-After` honoured, no attempt or sleep past the caller
 While open, calls fail at once with `EmbedderUnavailable("circuit open ...")`, so a search
 degrades to keyword results in microseconds instead of waiting out timeouts. Half-open lets one
 probe through; the others still fail fast. Only unavailability (timeouts, refused connections,
-429, 5xx) counts as a failure: a service that answers, even with a refusal, is reachable.
+429, 5xx) counts as a failure: a service that answers, even with a refusal, is reachable. A call
+its caller cancels teaches nothing, unless the caller says its deadline expired
+(`record_timeout`): a hung service would otherwise cost every caller its whole deadline.
 """
 
 from __future__ import annotations
@@ -99,6 +101,10 @@ class CircuitBreaker:
             raise
         self._succeeded()
         return result
+
+    def record_timeout(self, error: str) -> None:
+        """A caller's deadline cut a call short: a failure like any timeout of our own."""
+        self._failed(error)
 
     def _admit(self, what: str) -> bool:
         state = self.state

@@ -173,8 +173,7 @@ async def _embedder_state(service: SearchService, deadline_s: float) -> Componen
     circuit = getattr(service.embedder, "circuit", None)  # a RemoteEmbedder's
     breaker = f"; circuit {circuit.snapshot().state.value}" if circuit is not None else ""
     try:
-        async with asyncio.timeout(deadline_s):
-            recipe = await service.embedder.recipe()
+        recipe = await service.probe_embedder(deadline_s)
     except (PodsearchError, TimeoutError) as exc:
         detail = str(exc) or f"no answer within {deadline_s:g} s"
         return ComponentState(ok=False, detail=f"{detail}{breaker}; searches degrade to keyword")

@@ -9,9 +9,11 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
+from podsearch.contract import EmbeddingRecipe
 from podsearch.errors import EmbedderError
 from podsearch.index_meta import IndexMeta
 from podsearch.models import SearchFilters, SegmentHit, SegmentPayload, StoreQuery
@@ -31,6 +33,8 @@ from search_api.schemas import (
     Timings,
 )
 from search_api.settings import ApiOptions
+
+T = TypeVar("T")
 
 PAGE_WINDOW = 100  # segments are fetched in whole windows of this many
 MAX_DEPTH = 3000  # segments fetched for one page at most
@@ -109,14 +113,39 @@ class SearchService:
             meta.check_recipe(await self.embedder.recipe())
             self._verified = meta
 
+    async def within_deadline(self, deadline_s: float, work: Callable[[], Awaitable[T]]) -> T:
+        """`work()` (embedder calls) bounded by `deadline_s`. Its expiry is reported to the
+        embedder's circuit breaker, so a hung embedder opens it like a dead one does."""
+        try:
+            async with asyncio.timeout(deadline_s):
+                return await work()
+        except TimeoutError:
+            circuit = getattr(self.embedder, "circuit", None)  # a RemoteEmbedder's
+            if circuit is not None:
+                circuit.record_timeout(f"no answer within {deadline_s:g} s")
+            raise
+
+    async def probe_embedder(self, deadline_s: float) -> EmbeddingRecipe:
+        """A real, bounded query embedding: proves the embedder answers, accepts our token and
+        still produces valid vectors (its recipe alone is cached, and needs no token)."""
+
+        async def probe() -> EmbeddingRecipe:
+            await self.embedder.embed(["is the embedder ready"], "query")
+            return await self.embedder.recipe()
+
+        return await self.within_deadline(deadline_s, probe)
+
     async def _query_vector(self, query: str, timings: Timings) -> tuple[list[float], bool]:
         started = time.perf_counter()
-        async with asyncio.timeout(self.options.embed_deadline_s):
+
+        async def embed() -> tuple[list[float], bool]:
             await self.check_compatible()
             assert self._verified is not None
             recipe = self._verified.recipe
             model = f"{recipe.model_id}@{recipe.revision}"
-            vector, hit = await self.cache.embed(query, model, await self.reader.generation())
+            return await self.cache.embed(query, model, await self.reader.generation())
+
+        vector, hit = await self.within_deadline(self.options.embed_deadline_s, embed)
         timings.embed_ms = _ms_since(started)
         self.metrics.stage.labels("embed").observe(timings.embed_ms / 1000)
         return vector, hit

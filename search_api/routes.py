@@ -13,6 +13,7 @@ from podsearch.contract import ApiError, ErrorBody, ErrorCode
 from podsearch.errors import PodsearchError
 from podsearch.models import SearchFilters
 from search_api.deps import Service, Settings
+from search_api.embedder_link import probe
 from search_api.pagination import CursorScope, request_key
 from search_api.schemas import (
     ComponentState,
@@ -173,7 +174,7 @@ async def _embedder_state(service: SearchService, deadline_s: float) -> Componen
     circuit = getattr(service.embedder, "circuit", None)  # a RemoteEmbedder's
     breaker = f"; circuit {circuit.snapshot().state.value}" if circuit is not None else ""
     try:
-        recipe = await service.probe_embedder(deadline_s)
+        recipe = await probe(service.embedder, deadline_s)
     except (PodsearchError, TimeoutError) as exc:
         detail = str(exc) or f"no answer within {deadline_s:g} s"
         return ComponentState(ok=False, detail=f"{detail}{breaker}; searches degrade to keyword")

@@ -6,19 +6,18 @@ answer with keyword results marked `degraded` instead of an error.
 
 from __future__ import annotations
 
-import asyncio
+import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
-from podsearch.contract import EmbeddingRecipe
 from podsearch.errors import EmbedderError
 from podsearch.index_meta import IndexMeta
 from podsearch.models import SearchFilters, SegmentHit, SegmentPayload, StoreQuery
 from podsearch.ports import Embedder, SegmentReader
 from podsearch.stores.schema import Bm25Encoder
+from search_api.embedder_link import why_degraded, within_deadline
 from search_api.embedding_cache import QueryEmbeddingCache
 from search_api.highlight import highlights, query_terms, snippet, term_pattern
 from search_api.moments import MomentDraft, group_by_episode, join_texts, merge_moments
@@ -34,7 +33,7 @@ from search_api.schemas import (
 )
 from search_api.settings import ApiOptions
 
-T = TypeVar("T")
+log = logging.getLogger("podsearch.api")
 
 PAGE_WINDOW = 100  # segments are fetched in whole windows of this many
 MAX_DEPTH = 3000  # segments fetched for one page at most
@@ -113,28 +112,6 @@ class SearchService:
             meta.check_recipe(await self.embedder.recipe())
             self._verified = meta
 
-    async def within_deadline(self, deadline_s: float, work: Callable[[], Awaitable[T]]) -> T:
-        """`work()` (embedder calls) bounded by `deadline_s`. Its expiry is reported to the
-        embedder's circuit breaker, so a hung embedder opens it like a dead one does."""
-        try:
-            async with asyncio.timeout(deadline_s):
-                return await work()
-        except TimeoutError:
-            circuit = getattr(self.embedder, "circuit", None)  # a RemoteEmbedder's
-            if circuit is not None:
-                circuit.record_timeout(f"no answer within {deadline_s:g} s")
-            raise
-
-    async def probe_embedder(self, deadline_s: float) -> EmbeddingRecipe:
-        """A real, bounded query embedding: proves the embedder answers, accepts our token and
-        still produces valid vectors (its recipe alone is cached, and needs no token)."""
-
-        async def probe() -> EmbeddingRecipe:
-            await self.embedder.embed(["is the embedder ready"], "query")
-            return await self.embedder.recipe()
-
-        return await self.within_deadline(deadline_s, probe)
-
     async def _query_vector(self, query: str, timings: Timings) -> tuple[list[float], bool]:
         started = time.perf_counter()
 
@@ -145,7 +122,7 @@ class SearchService:
             model = f"{recipe.model_id}@{recipe.revision}"
             return await self.cache.embed(query, model, await self.reader.generation())
 
-        vector, hit = await self.within_deadline(self.options.embed_deadline_s, embed)
+        vector, hit = await within_deadline(self.embedder, self.options.embed_deadline_s, embed)
         timings.embed_ms = _ms_since(started)
         self.metrics.stage.labels("embed").observe(timings.embed_ms / 1000)
         return vector, hit
@@ -162,8 +139,8 @@ class SearchService:
                 self.metrics.cache.labels(cache).inc()
                 self.metrics.cache_hit_ratio.set(self.cache.hit_ratio)
             except (EmbedderError, TimeoutError) as exc:
-                detail = str(exc) or f"no answer within {self.options.embed_deadline_s:g} s"
-                reason = f"embedder unavailable: {detail}"
+                reason = f"embedder unavailable: {why_degraded(exc, self.options.embed_deadline_s)}"
+                log.warning("search degraded to keyword: %s", exc)
                 mode = SearchMode.keyword
                 self.metrics.degraded.labels(type(exc).__name__).inc()
         sparse = self._bm25.query(params.query) if mode is not SearchMode.semantic else None

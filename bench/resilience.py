@@ -5,13 +5,15 @@ real HTTP embedder client with the API's default deadline and circuit), the embe
 load generator: `--clients` concurrent keep-alive HTTP clients for `--seconds`, every query
 unique so that the query-embedding cache never hides the embedder. Scenarios:
 
-  up    the embedder app (hash backend: no model time pollutes the figures) on loopback
-  dead  nothing listens on the embedder's port (connections refused)
-  hung  a server that accepts connections and never answers (the worst case: only deadlines help)
+  keyword  the baseline: `mode=keyword` searches, which never ask the embedder
+  up       the embedder app (hash backend: no model time pollutes the figures) on loopback
+  dead     nothing listens on the embedder's port (connections refused)
+  hung     a server that accepts connections and never answers (only deadlines help)
 
-Per scenario: requests/s, p50/p99 latency, errors (anything but 200), degraded answers; ratios
-against `up` measured in the same run. Targets: 0 errors, and with a hung embedder a p50 under
-50 ms once the circuit opens.
+Per scenario: requests/s, p50/p99 latency, errors (anything but 200), degraded answers, and the
+p50 of the answers given while the circuit was open; ratios against the keyword baseline
+measured in the same run. Targets: 0 errors, and with a hung embedder a p50 under 50 ms once the
+circuit opens (on an idle machine; compare the ratio on a loaded one).
 
     python -m bench.resilience [--clients 16] [--seconds 30]
 """
@@ -36,27 +38,10 @@ from pathlib import Path
 import httpx
 
 from bench.report import machine, percentile, ratio, table
-from tests.support import free_port
+from tests.support import free_port, index_sample
 
 REPO = Path(__file__).resolve().parents[1]
 GOLDEN = REPO / "tests" / "e2e" / "sample_questions.jsonl"
-
-
-def build_index(root: Path) -> None:
-    """The sample corpus with the hash embedder's vectors (the embedder app's own recipe)."""
-    from indexer.pipeline import Indexer
-    from podsearch.index_meta import ChunkerConfig
-    from podsearch.manifest import read_manifest
-    from podsearch.stores.edge import EdgeWriter
-    from tests.fakes import HashEmbedder
-
-    async def build() -> None:
-        writer = EdgeWriter(root)
-        episodes = read_manifest(REPO / "sample" / "episodes.jsonl")
-        await Indexer(HashEmbedder(), writer, ChunkerConfig()).run(episodes)
-        await writer.close()
-
-    asyncio.run(build())
 
 
 def serve_api() -> None:
@@ -141,6 +126,7 @@ class Outcome:
     errors: int
     degraded: int
     seconds: float
+    circuit_open: list[float]  # latencies of answers degraded because the circuit was open
 
     @property
     def rps(self) -> float:
@@ -149,7 +135,9 @@ class Outcome:
 
 async def load(url: str, scenario: str, clients: int, seconds: float) -> Outcome:
     asked = [json.loads(line)["question"] for line in GOLDEN.read_text().splitlines()]
+    mode = "keyword" if scenario == "keyword" else "hybrid"
     latencies: list[float] = []
+    circuit_open: list[float] = []
     errors = degraded = 0
     stop = time.perf_counter() + seconds
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
@@ -163,7 +151,7 @@ async def load(url: str, scenario: str, clients: int, seconds: float) -> Outcome
                 i += 1
                 started = time.perf_counter()
                 try:
-                    response = await client.get("/search", params={"q": query})
+                    response = await client.get("/search", params={"q": query, "mode": mode})
                 except httpx.HTTPError:
                     errors += 1
                     continue
@@ -172,15 +160,17 @@ async def load(url: str, scenario: str, clients: int, seconds: float) -> Outcome
                     errors += 1
                 elif response.json()["degraded"]:
                     degraded += 1
+                    if "circuit open" in response.json()["degraded_reason"]:
+                        circuit_open.append(latencies[-1])
 
         began = time.perf_counter()
         await asyncio.gather(*(worker(n) for n in range(clients)))
-    return Outcome(scenario, latencies, errors, degraded, time.perf_counter() - began)
+    return Outcome(scenario, latencies, errors, degraded, time.perf_counter() - began, circuit_open)
 
 
 @contextmanager
 def embedder(scenario: str) -> Iterator[str]:
-    if scenario == "up":
+    if scenario in ("keyword", "up"):
         with process("embedder", free_port()) as url:
             yield url
     elif scenario == "dead":
@@ -195,8 +185,8 @@ def main(args: argparse.Namespace) -> None:
     outcomes = []
     with tempfile.TemporaryDirectory() as tmp:
         index = Path(tmp) / "index"
-        build_index(index)
-        for scenario in ("up", "dead", "hung"):
+        index_sample(index)
+        for scenario in ("keyword", "up", "dead", "hung"):
             with (
                 embedder(scenario) as embedder_url,
                 process(
@@ -209,23 +199,38 @@ def main(args: argparse.Namespace) -> None:
                 ) as api_url,
             ):
                 outcomes.append(asyncio.run(load(api_url, scenario, args.clients, args.seconds)))
-    up = outcomes[0]
+    base = outcomes[0]
+    base_p50 = percentile(base.latencies, 50) * 1e3
     rows = []
     for o in outcomes:
         p50, p99 = (percentile(o.latencies, p) * 1e3 for p in (50, 99))
+        opened = percentile(o.circuit_open, 50) * 1e3 if len(o.circuit_open) > 1 else None
         rows.append(
             [
                 o.scenario,
                 len(o.latencies),
                 o.rps,
-                ratio(o.rps, up.rps),
+                ratio(o.rps, base.rps),
                 p50,
+                ratio(p50, base_p50),
                 p99,
                 o.errors,
                 f"{o.degraded / max(1, len(o.latencies)):.0%}",
+                "-" if opened is None else f"{opened:.1f} ({ratio(opened, base_p50)})",
             ]
         )
-    headers = ["embedder", "requests", "req/s", "vs up", "p50 ms", "p99 ms", "errors", "degraded"]
+    headers = [
+        "scenario",
+        "requests",
+        "req/s",
+        "req/s vs keyword",
+        "p50 ms",
+        "p50 vs keyword",
+        "p99 ms",
+        "errors",
+        "degraded",
+        "p50 ms, circuit open",
+    ]
     print(f"{args.clients} clients x {args.seconds:.0f} s per scenario, unique queries\n")
     print(table(headers, rows))
 

@@ -22,6 +22,7 @@ from search_api.app import create_app as create_api
 from search_api.settings import ApiOptions, ApiSettings
 from tests.fakes import HashEmbedder
 from tests.loopback import HashBackend
+from tests.support import index_sample
 
 CASES = 1_000
 FUZZ = settings(
@@ -42,25 +43,7 @@ def check(response: schemathesis.Response) -> None:
 
 @pytest.fixture(scope="session")
 def sample_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    import asyncio
-
-    from indexer.pipeline import Indexer
-    from podsearch.index_meta import ChunkerConfig
-    from podsearch.manifest import read_manifest
-    from podsearch.stores.edge import EdgeWriter
-    from tests.support import REPO
-
-    root = tmp_path_factory.mktemp("fuzz-index")
-
-    async def build() -> None:
-        writer = EdgeWriter(root)
-        await Indexer(HashEmbedder(), writer, ChunkerConfig()).run(
-            read_manifest(REPO / "sample" / "episodes.jsonl")[:2]
-        )
-        await writer.close()
-
-    asyncio.run(build())
-    return root
+    return index_sample(tmp_path_factory.mktemp("fuzz-index"), episodes=2)
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ from pydantic import SecretStr
 from embedder.app import create_app
 from indexer.cli import main
 from tests.loopback import HashBackend, serve
+from tests.support import free_port
 
 VTT = "WEBVTT\n\n00:00:00.000 --> 00:00:05.000\n<v Ana>Term sheets and {}.\n"
 
@@ -48,30 +49,32 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int | str | Non
     return stopped.value.code, out, err
 
 
-@pytest.mark.parametrize("token", [None, "wrong-token"])
-def test_a_missing_or_wrong_token_stops_the_run_once_with_one_line(
+@pytest.mark.parametrize(
+    ("reachable", "token", "says"),
+    [
+        (True, None, "embedder refused our token"),
+        (True, "wrong-token", "embedder refused our token"),
+        (False, None, ""),
+    ],
+    ids=["missing_token", "wrong_token", "unreachable_embedder"],
+)
+def test_a_configuration_error_stops_the_run_once_with_one_line(
+    reachable: bool,
     token: str | None,
+    says: str,
     corpus: Path,
     embedder_url: str,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setenv("PODSEARCH_EMBEDDER__URL", embedder_url)
+    url = embedder_url if reachable else f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setenv("PODSEARCH_EMBEDDER__URL", url)
     if token:
         monkeypatch.setenv("PODSEARCH_EMBEDDER__TOKEN", token)
     code, out, err = run(capsys, str(corpus))
-    assert isinstance(code, str) and code.startswith("podsearch-index: embedder refused our token")
+    assert isinstance(code, str) and code.startswith(f"podsearch-index: {says}")
     assert "\n" not in code and "Traceback" not in out + err
     assert "wrong-token" not in code + out + err
-
-
-def test_an_unreachable_embedder_stops_the_run_with_one_line(
-    corpus: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setenv("PODSEARCH_EMBEDDER__URL", "http://127.0.0.1:9")  # discard: nobody there
-    code, out, err = run(capsys, str(corpus))
-    assert isinstance(code, str) and code.startswith("podsearch-index: ") and "\n" not in code
-    assert "Traceback" not in out + err
 
 
 def test_an_empty_manifest_with_prune_deletes_nothing_and_fails(

@@ -4,9 +4,10 @@ An episode is stored whole or not at all: it is parsed, segmented and embedded i
 written with one `replace_episode`. Its fingerprint (transcript bytes + metadata + chunker +
 embedding recipe) is recorded with it, so a re-run skips unchanged episodes and a crashed run
 resumes where it stopped. Whatever goes wrong with one episode (a malformed, oversized or
-unreadable transcript, an input the embedder refuses) is reported for that episode and the run
-goes on; what would fail every episode alike (an embedder that stays down or refuses our token,
-a broken store) stops the run once, after publishing what is complete.
+unreadable transcript, an input the embedder refuses, an embedding that times out) is reported
+for that episode and the run goes on; what would fail every episode alike (an embedder that
+refuses our token, or whose circuit opened because it kept failing; a broken store) stops the
+run once, after publishing what is complete.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from dataclasses import dataclass, field
 
 from podsearch.contract import EmbeddingRecipe
 from podsearch.errors import (
+    CircuitOpen,
     EmbedderAuthFailed,
-    EmbedderUnavailable,
     IndexerBusy,
     PodsearchError,
     PruneRefused,
@@ -37,7 +38,7 @@ from podsearch.transcripts import DEFAULT_LIMITS, ReadLimits, parse_transcript
 from podsearch.transcripts.reading import read_bytes
 
 # Errors that would fail every episode alike: they stop the run instead of being counted.
-FATAL = (EmbedderUnavailable, EmbedderAuthFailed, StoreError, IndexerBusy)
+FATAL = (CircuitOpen, EmbedderAuthFailed, StoreError, IndexerBusy)
 
 
 @dataclass

@@ -9,7 +9,7 @@ exponential backoff, `Retry-After` honoured, no attempt or sleep past the caller
                                      ▲                     │
                                      └────probe failed─────┘
 ```
-While open, calls fail at once with `EmbedderUnavailable("circuit open ...")`, so a search
+While open, calls fail at once with `CircuitOpen` (an `EmbedderUnavailable`), so a search
 degrades to keyword results in microseconds instead of waiting out timeouts. Half-open lets one
 probe through; the others still fail fast. Only unavailability (timeouts, refused connections,
 429, 5xx) counts as a failure: a service that answers, even with a refusal, is reachable. A call
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
 
-from podsearch.errors import EmbedderError, EmbedderUnavailable
+from podsearch.errors import CircuitOpen, EmbedderError, EmbedderUnavailable
 
 T = TypeVar("T")
 MAX_DELAY_S = 8.0
@@ -115,7 +115,7 @@ class CircuitBreaker:
             return True
         snapshot = self.snapshot()
         wait = f"retry in {snapshot.retry_in_s:.1f}s" if snapshot.retry_in_s else "probe in flight"
-        raise EmbedderUnavailable(
+        raise CircuitOpen(
             f"circuit open: {what} not attempted after {self._failures} consecutive failures "
             f"({wait}; last: {self._last_error})"
         )

@@ -3,6 +3,7 @@
 ```
 PodsearchError
  ├─ EmbedderError ─┬─ EmbedderUnavailable      timeout/connect/5xx -> retry; API degrades or 503
+ │                 │   └─ CircuitOpen          failed repeatedly: not even attempted
  │                 ├─ EmbedderAuthFailed       401/403: wrong or missing token -> indexer stops
  │                 └─ EmbedderResponseInvalid  wrong count/dimension/non-finite -> 502, never stored
  ├─ StoreError ──┬─ StoreUnavailable           -> 503
@@ -31,6 +32,10 @@ class EmbedderError(PodsearchError):
 
 class EmbedderUnavailable(EmbedderError):
     """Timeout, refused connection, 429 or 5xx: worth a retry or a degraded answer."""
+
+
+class CircuitOpen(EmbedderUnavailable):
+    """The service failed too often lately: this call was not attempted (the indexer stops)."""
 
 
 class EmbedderAuthFailed(EmbedderError):

@@ -12,7 +12,12 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from podsearch.contract import EmbeddingRecipe
-from podsearch.errors import EmbedderAuthFailed, EmbedderResponseInvalid, EmbedderUnavailable
+from podsearch.errors import (
+    CircuitOpen,
+    EmbedderAuthFailed,
+    EmbedderResponseInvalid,
+    EmbedderUnavailable,
+)
 from podsearch.ports import Embedder
 
 T = TypeVar("T")
@@ -47,7 +52,7 @@ def why_degraded(exc: Exception, deadline_s: float) -> str:
     """What a client may know of an embedder failure: its kind, not our URLs or internals."""
     if isinstance(exc, TimeoutError):
         return f"no answer within {deadline_s:g} s"
-    if str(exc).startswith("circuit open"):
+    if isinstance(exc, CircuitOpen):
         return "circuit open after repeated failures"
     if isinstance(exc, EmbedderAuthFailed):
         return "it refused our token"

@@ -5,19 +5,28 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
+import httpx
 import pytest
 
+from embedder.app import create_app as create_embedder
 from indexer.pipeline import Indexer, IndexReport
-from podsearch.errors import PruneRefused, TranscriptError
+from podsearch.circuit import CircuitBreaker
+from podsearch.contract import InputType
+from podsearch.errors import CircuitOpen, PruneRefused, TranscriptError
+from podsearch.http_transport import HttpTransport
 from podsearch.index_meta import ChunkerConfig
 from podsearch.manifest import read_manifest
 from podsearch.models import Episode, StoreQuery
+from podsearch.remote_embedder import RemoteEmbedder, open_embedder
+from podsearch.settings import EmbedderClientSettings
 from podsearch.stores.edge import EdgeReader, EdgeWriter
 from podsearch.transcripts import DEFAULT_LIMITS, ReadLimits
 from tests.fakes import HashEmbedder
+from tests.loopback import HashBackend, serve
 
 GOOD_VTT = "WEBVTT\n\n00:00:00.000 --> 00:00:05.000\n<v Ana>Liquidation preferences, explained.\n"
 
@@ -155,3 +164,66 @@ async def test_prune_refuses_to_empty_the_index_unless_forced(tmp_path: Path) ->
     assert (await index(tmp_path, episodes[1:], prune=True)).deleted == 1
     assert (await index(tmp_path, [], prune=True, force=True)).deleted == 2
     assert await stored(tmp_path) == set()
+
+
+def scripted_embedder(
+    answer: Callable[[httpx.Request], Awaitable[httpx.Response | None]],
+) -> RemoteEmbedder:
+    """The real RemoteEmbedder and embedder app (hash backend); `answer` may replace the
+    network's answer to a request (None: the app answers)."""
+    app = httpx.ASGITransport(app=create_embedder(HashBackend(), warm_up=False))
+
+    async def network(request: httpx.Request) -> httpx.Response:
+        return await answer(request) or await app.handle_async_request(request)
+
+    settings = EmbedderClientSettings(url="http://embedder", retries=0, read_timeout_s=0.3)
+    transport = HttpTransport(settings, httpx.MockTransport(network))
+    return RemoteEmbedder(settings, transport, backoff_s=0.01, circuit=CircuitBreaker(2))
+
+
+async def run_with(embedder: RemoteEmbedder, root: Path, episodes: list[Episode]) -> IndexReport:
+    writer = EdgeWriter(root / "index")
+    try:
+        return await Indexer(embedder, writer, ChunkerConfig(), concurrency=1).run(episodes)
+    finally:
+        await writer.close()
+        await embedder.aclose()
+
+
+class GlacialBackend(HashBackend):
+    """Takes longer than the client waits over one word."""
+
+    def vectors(self, texts: Sequence[str], input_type: InputType) -> list[list[float]]:
+        if any("Glacier" in text for text in texts):
+            time.sleep(2)
+        return super().vectors(texts, input_type)
+
+
+async def test_an_episode_whose_embedding_times_out_fails_alone(tmp_path: Path) -> None:
+    slow = episode(tmp_path, "slow.vtt", GOOD_VTT.replace("Liquidation", "Glacier"))
+    episodes = [episode(tmp_path, f"ep{n}.vtt", GOOD_VTT) for n in range(3)] + [slow]
+    with serve(create_embedder(GlacialBackend(), warm_up=False)) as url:
+        settings = EmbedderClientSettings(url=url, retries=0, read_timeout_s=0.5)
+        report = await run_with(open_embedder(settings), tmp_path, episodes)
+    assert report.indexed == 3 and len(report.failures) == 1
+    assert report.failures[0].startswith("slow: ") and "ReadTimeout" in report.failures[0]
+    assert await stored(tmp_path) == {"ep0", "ep1", "ep2"}
+
+
+async def test_an_embedder_that_dies_mid_run_stops_it_once_its_circuit_opens(
+    tmp_path: Path,
+) -> None:
+    answered = 0
+
+    async def dies(request: httpx.Request) -> httpx.Response | None:
+        nonlocal answered
+        if request.url.path == "/v1/embeddings":
+            answered += 1
+            if answered > 1:
+                return httpx.Response(503, json={"error": {"code": "down", "message": "gone"}})
+        return None
+
+    episodes = [episode(tmp_path, f"ep{n}.vtt", GOOD_VTT) for n in range(6)]
+    with pytest.raises(CircuitOpen):
+        await run_with(scripted_embedder(dies), tmp_path, episodes)
+    assert await stored(tmp_path) == {"ep0"}  # what was complete is published

@@ -19,7 +19,7 @@ from typing import Any
 
 from podsearch.errors import TranscriptError
 from podsearch.models import POINT_NAMESPACE, Utterance
-from podsearch.transcripts import read_text
+from podsearch.transcripts.reading import DEFAULT_LIMITS, ReadLimits, read_text
 
 RECORD_FIELD = "episode_record"  # marks the record point (value: format version)
 
@@ -89,10 +89,10 @@ def build_record(
     return EpisodeRecord(episode_id, tuple(spoken), tuple(sorted(chapters, key=lambda c: c.start)))
 
 
-def read_chapters(path: Path) -> list[Chapter]:
+def read_chapters(path: Path, limits: ReadLimits = DEFAULT_LIMITS) -> list[Chapter]:
     """A Podcasting 2.0 chapters file: {"chapters": [{"startTime": 0, "title": "Intro"}, ...]}."""
     try:
-        document = json.loads(read_text(path))
+        document = json.loads(read_text(path, limits))
         return [
             Chapter(float(c["startTime"]), str(c.get("title") or "").strip())
             for c in document["chapters"]

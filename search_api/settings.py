@@ -23,7 +23,7 @@ class ApiOptions(BaseModel):
         2.0, gt=0, description="/ready and start-up: bound on asking the store and embedder."
     )
     strong_cosine: float = Field(
-        0.5, description="explain: a moment this similar to the question is a `strong` match."
+        0.66, description="explain: a moment this similar to the question is a `strong` match."
     )
     cache_size: int = Field(2048, ge=0, description="Query embeddings kept in memory.")
     rate_limit_per_minute: float = Field(600, ge=0, description="Per client; 0 turns it off.")

@@ -50,11 +50,6 @@ class SearchParams:
     cursor_key: str = ""
 
 
-def normalise_query(text: str) -> str:
-    """Trim and collapse whitespace: "   openai   " and "openai" are the same search."""
-    return " ".join(text.split())
-
-
 def play_url(payload: dict[str, Any], start: float, end: float | None = None) -> str | None:
     """A media-fragment link (`#t=`) that starts playback at the moment (and ends it)."""
     base = payload.get("audio_url") or payload.get("url")

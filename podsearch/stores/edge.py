@@ -223,6 +223,23 @@ class EdgeReader:
         )
         return [SegmentHit(id=str(r.id), score=0.0, payload=dict(r.payload or {})) for r in records]
 
+    async def episode_segments(
+        self, episode_id: str, start: float, end: float, limit: int
+    ) -> list[SegmentHit]:
+        shard, _ = self._live()
+        overlapping = qe.Filter(
+            must=[
+                _match("episode_id", episode_id),
+                qe.FieldCondition(key="start", range=qe.RangeFloat(lte=end)),
+                qe.FieldCondition(key="end", range=qe.RangeFloat(gte=start)),
+            ]
+        )
+        in_order = qe.OrderBy(key="segment_index")
+        records, _ = shard.scroll(
+            qe.ScrollRequest(limit=limit, filter=overlapping, with_payload=True, order_by=in_order)
+        )
+        return [SegmentHit(id=str(r.id), score=0.0, payload=dict(r.payload or {})) for r in records]
+
     async def close(self) -> None:
         if self._shard is not None:
             self._shard.close()

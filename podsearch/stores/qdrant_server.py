@@ -238,6 +238,28 @@ class QdrantServerStore:
         )
         return [SegmentHit(id=str(r.id), score=0.0, payload=dict(r.payload or {})) for r in records]
 
+    async def episode_segments(
+        self, episode_id: str, start: float, end: float, limit: int
+    ) -> list[SegmentHit]:
+        overlapping = models.Filter(
+            must=[
+                _match("episode_id", episode_id),
+                models.FieldCondition(key="start", range=models.Range(lte=end)),
+                models.FieldCondition(key="end", range=models.Range(gte=start)),
+            ]
+        )
+        try:
+            records, _ = await self._client.scroll(
+                self._collection,
+                scroll_filter=overlapping,
+                limit=limit,
+                with_payload=True,
+                order_by=models.OrderBy(key="segment_index"),
+            )
+        except (ApiException, OSError) as exc:
+            raise StoreUnavailable(f"Qdrant scroll failed: {exc}") from exc
+        return [SegmentHit(id=str(r.id), score=0.0, payload=dict(r.payload or {})) for r in records]
+
     async def close(self) -> None:
         await self._client.close()
 

@@ -15,7 +15,7 @@ $(BIN)/python:
 # torch 2.13.0 first: on these machines it is a CPU build on disk; a bare `torch` pulls CUDA (GBs).
 $(STAMP): $(BIN)/python pyproject.toml requirements/embedder-nodeps.txt
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[api,indexer,embedder,dev]'
+	$(BIN)/pip install --quiet -e '.[api,mcp,indexer,embedder,dev]'
 	$(BIN)/pip install --quiet --no-deps -r requirements/embedder-nodeps.txt
 	touch $(STAMP)
 

@@ -183,7 +183,7 @@ async def podcasts(service: Service) -> list[PodcastCount]:
     ]
 
 
-@limited.get("/episodes/{episode_id}/transcript", response_model=Transcript, responses=_ERRORS)
+@limited.get("/episodes/{episode_id:path}/transcript", response_model=Transcript, responses=_ERRORS)
 async def transcript(
     service: Service,
     settings: Settings,

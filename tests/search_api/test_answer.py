@@ -63,7 +63,7 @@ def ask(base: str, **params: Any) -> tuple[httpx.Response, list[tuple[str, Any]]
 
 
 def final(stream: list[tuple[str, Any]]) -> dict[str, Any]:
-    assert [name for name, _ in stream][0] == "moments"
+    assert stream[0][0] == "moments"
     assert stream[-1][0] == "answer"
     return dict(stream[-1][1])
 

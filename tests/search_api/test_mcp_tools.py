@@ -4,6 +4,8 @@ streamable HTTP) with the real model are in tests/e2e/test_mcp.py."""
 
 from __future__ import annotations
 
+import importlib
+import tomllib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,9 +18,10 @@ from podsearch.settings import StoreSettings
 from podsearch.stores.edge import EdgeReader
 from search_api.app import create_app
 from search_api.mcp_api import PodsearchApi
-from search_api.mcp_server import build_server
+from search_api.mcp_server import build_server, main
 from search_api.settings import ApiSettings
 from tests.fakes import HashEmbedder
+from tests.support import REPO
 
 
 @asynccontextmanager
@@ -31,6 +34,12 @@ async def connected(index_root: Path, embedder: HashEmbedder) -> AsyncIterator[C
         http = httpx.AsyncClient(transport=transport, base_url="http://api")
         async with http, Client(build_server(PodsearchApi(http))) as client:
             yield client
+
+
+def test_the_console_script_points_at_the_servers_main() -> None:
+    scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
+    module, function = scripts["podsearch-mcp"].split(":")
+    assert getattr(importlib.import_module(module), function) is main
 
 
 async def call(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:

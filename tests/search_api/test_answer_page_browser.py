@@ -16,11 +16,12 @@ from search_api.app import create_app
 from search_api.settings import ApiSettings, LlmSettings
 from tests.chat_server import ChatServer, Script
 from tests.fakes import HashEmbedder
-from tests.search_api.test_page_browser import (  # noqa: F401  (browser is a fixture)
+from tests.search_api.test_page_browser import (  # noqa: F401  (browser, shots: fixtures)
     answered,
     browser,
     css,
     serve,
+    shots,
     wait,
 )
 
@@ -50,6 +51,7 @@ def test_the_answer_appears_above_the_moments_with_clickable_citations(
     browser: Any,  # noqa: F811  (the fixture imported above)
     base: str,
     chat: ChatServer,
+    shots: Path,  # noqa: F811  (the fixture imported above)
 ) -> None:
     chat.script = Script(tokens=["Rotate the pager [", "1] and sleep [2]", " [7]."], delay_s=0.05)
     browser.get(f"{base}/?q=on-call+burnout")
@@ -68,6 +70,7 @@ def test_the_answer_appears_above_the_moments_with_clickable_citations(
         "document.getElementById('results')) & Node.DOCUMENT_POSITION_FOLLOWING"
     )
     assert above, "the answer is above the moments"
+    browser.save_screenshot(str(shots / "answer.png"))
 
 
 def test_a_failing_model_leaves_a_note_and_the_moments(

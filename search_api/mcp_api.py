@@ -14,11 +14,13 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, TypeAdapter
+from pydantic import TypeAdapter
 
 from search_api.app import create_app
 from search_api.schemas import PodcastCount, SearchResponse, Transcript
 from search_api.settings import ApiSettings
+
+_PODCASTS = TypeAdapter(list[PodcastCount])
 
 
 class ApiCallFailed(Exception):
@@ -36,16 +38,17 @@ class PodsearchApi:
         self._http = http
 
     async def search(self, params: dict[str, Any]) -> SearchResponse:
-        return await self._get("/search", params, SearchResponse)
+        return SearchResponse.model_validate_json(await self._get("/search", params))
 
     async def transcript(self, episode_id: str, start: float, end: float) -> Transcript:
         path = f"/episodes/{quote(episode_id, safe='')}/transcript"
-        return await self._get(path, {"start": start, "end": end}, Transcript)
+        return Transcript.model_validate_json(await self._get(path, {"start": start, "end": end}))
 
     async def podcasts(self) -> list[PodcastCount]:
-        return await self._get("/podcasts", {}, list[PodcastCount])
+        return _PODCASTS.validate_json(await self._get("/podcasts", {}))
 
-    async def _get(self, path: str, params: dict[str, Any], shape: Any) -> Any:
+    async def _get(self, path: str, params: dict[str, Any]) -> bytes:
+        """The body of a 200 answer; ApiCallFailed with the API's code otherwise."""
         try:
             response = await self._http.get(path, params=params)
         except httpx.HTTPError as exc:
@@ -58,9 +61,7 @@ class PodsearchApi:
                 raise ApiCallFailed(str(error["code"]), str(error["message"]))
             except (ValueError, KeyError, TypeError):
                 raise ApiCallFailed("api_error", f"HTTP {response.status_code}") from None
-        if isinstance(shape, type) and issubclass(shape, BaseModel):
-            return shape.model_validate_json(response.content)
-        return TypeAdapter(shape).validate_json(response.content)
+        return response.content
 
 
 @asynccontextmanager

@@ -59,7 +59,7 @@ List every podcast in the index with its number of episodes. Use the exact names
 `podcasts` filter of search_moments."""
 
 T = TypeVar("T")
-READ_ONLY = ToolAnnotations(readOnlyHint=True, openWorldHint=False)
+READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 
 
 class FoundMoment(BaseModel):

@@ -63,4 +63,5 @@ async def read_transcript(
         end=end,
         url=play_url(p, start),
         passages=passages(found),
+        source="segments",
     )

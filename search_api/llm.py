@@ -35,7 +35,9 @@ class ChatClient:
         headers = {"Accept": "text/event-stream"}
         if settings.api_key is not None:
             headers["Authorization"] = f"Bearer {settings.api_key.get_secret_value()}"
-        timeout = httpx.Timeout(settings.token_timeout_s, connect=settings.connect_timeout_s)
+        # Reads are bounded per token by `stream` itself; this outer bound only backs it up.
+        read_s = settings.token_timeout_s + 1
+        timeout = httpx.Timeout(read_s, connect=settings.connect_timeout_s)
         self._http = httpx.AsyncClient(
             base_url=settings.url.rstrip("/"), headers=headers, timeout=timeout
         )
@@ -61,14 +63,18 @@ class ChatClient:
                 lines = response.aiter_lines()
                 while True:
                     wait = min(s.token_timeout_s, deadline - time.monotonic())
-                    if wait <= 0:
-                        raise LlmFailure(f"no complete answer within {s.deadline_s:g} s")
                     try:
-                        line = await asyncio.wait_for(anext(lines), wait)
+                        line = await asyncio.wait_for(anext(lines), max(wait, 0))
                     except StopAsyncIteration:
                         raise LlmFailure("the model's stream ended before [DONE]") from None
                     except TimeoutError:
-                        raise LlmFailure(f"the model sent nothing for {wait:.3g} s") from None
+                        if wait < s.token_timeout_s:
+                            raise LlmFailure(
+                                f"no complete answer within {s.deadline_s:g} s"
+                            ) from None
+                        raise LlmFailure(
+                            f"the model sent nothing for {s.token_timeout_s:g} s"
+                        ) from None
                     data = _data(line)
                     if data is None:
                         continue

@@ -51,7 +51,9 @@ def api(index_root: Path, llm: LlmSettings | None) -> Any:
 
 @pytest.fixture(scope="module")
 def answering(index_root: Path, chat: ChatServer) -> Iterator[str]:
-    llm = LlmSettings(url=chat.url, model="small-instruct", api_key="sk-test", token_timeout_s=1.0)
+    llm = LlmSettings(
+        url=chat.url, model="small-instruct", api_key="sk-test", token_timeout_s=1, deadline_s=3
+    )
     with api(index_root, llm) as base:
         yield base
 
@@ -110,13 +112,14 @@ def test_citations_of_moments_that_were_not_returned_are_dropped_and_counted(
         (Script(status=503), "answered HTTP 503"),
         (Script(status=401), "answered HTTP 401"),
         (Script(tokens=["slow"], delay_s=2.0), "sent nothing for 1 s"),
+        (Script(tokens=["a"] * 8, delay_s=0.5), "no complete answer within 3 s"),
         (Script(tokens=["a", "b", "c"], drop_after=2), "connection to the model broke"),
         (Script(tokens=["a", "b"], error_chunk_after=1), "reported an error mid-answer"),
         (Script(tokens=["a", "b"], garbage_after=1), "not JSON"),
         (Script(tokens=["a", "b"], send_done=False), "ended before [DONE]"),
         (Script(tokens=["", " "]), "returned no text"),
     ],
-    ids=["503", "401", "slow", "dropped", "error-chunk", "garbage", "no-done", "empty"],
+    ids=["503", "401", "slow", "deadline", "dropped", "error-chunk", "garbage", "no-done", "empty"],
 )
 def test_an_llm_failure_still_returns_the_moments_with_a_reason(
     answering: str, chat: ChatServer, script: Script, reason: str

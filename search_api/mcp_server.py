@@ -105,7 +105,8 @@ class PodcastList(BaseModel):
 
 def build_server(api: PodsearchApi) -> MCPServer:
     """Pure composition: the tools, calling `api`."""
-    server = MCPServer("podsearch", instructions=INSTRUCTIONS, version="0.1.0")
+    # The SDK configures the root logger when none is: warnings only, never per-call lines.
+    server = MCPServer("podsearch", instructions=INSTRUCTIONS, version="0.1.0", log_level="WARNING")
 
     @server.tool(title="Search podcast moments", description=SEARCH, annotations=READ_ONLY)
     async def search_moments(

@@ -27,10 +27,9 @@ def passages(segments: Sequence[SegmentHit]) -> list[Passage]:
     last_index: int | None = None
     for hit in segments:
         p = hit.payload
-        words = str(p["text"]).split()
-        index = int(p["segment_index"])
-        shared = shared_run(previous, words) if last_index == index - 1 else 0
-        start, end = float(p["start"]), float(p["end"])
+        words = p.text.split()
+        shared = shared_run(previous, words) if last_index == p.segment_index - 1 else 0
+        start, end = p.start, p.end
         fresh = words[shared:]
         if fresh:
             begins = start + (end - start) * shared / len(words)
@@ -38,11 +37,11 @@ def passages(segments: Sequence[SegmentHit]) -> list[Passage]:
                 Passage(
                     start=round(begins, 2),
                     end=end,
-                    speakers=list(p.get("speakers") or []),
+                    speakers=list(p.speakers),
                     text=" ".join(fresh),
                 )
             )
-        previous, last_index = words, index
+        previous, last_index = words, p.segment_index
     return out
 
 
@@ -50,15 +49,15 @@ async def read_transcript(
     reader: SegmentReader, episode_id: str, start: float, end: float
 ) -> Transcript:
     """The passages of `episode_id` that overlap [start, end]; 404 for an unknown episode."""
-    found = await reader.episode_segments(episode_id, start, end, MAX_SEGMENTS)
+    found = await reader.excerpt(episode_id, start, end, MAX_SEGMENTS)
     first = found[0] if found else next(iter(await reader.segments(episode_id, [0])), None)
     if first is None:
         raise ApiError(404, "episode_not_found", f"no episode {episode_id!r} in the index")
     p = first.payload
     return Transcript(
         episode_id=episode_id,
-        podcast=p["podcast"],
-        episode_title=p["episode_title"],
+        podcast=p.podcast,
+        episode_title=p.episode_title,
         start=start,
         end=end,
         url=play_url(p, start),

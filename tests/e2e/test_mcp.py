@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from mcp import Client, StdioServerParameters
 
-from tests.e2e.conftest import environment, free_port, run_indexer, start
-from tests.support import REPO
+from tests.e2e.conftest import environment, run_indexer, start
+from tests.support import REPO, free_port
 
 pytestmark = pytest.mark.slow
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from podsearch.models import SegmentHit
+from podsearch.models import SegmentHit, SegmentPayload
 from search_api.answers import CitationCheck
 from search_api.transcript import passages
 
@@ -44,13 +44,21 @@ def test_a_marker_split_across_tokens_is_held_back_until_it_is_checked() -> None
 
 
 def window(index: int, start: float, end: float, text: str, *speakers: str) -> SegmentHit:
-    payload = {
-        "segment_index": index,
-        "start": start,
-        "end": end,
-        "text": text,
-        "speakers": list(speakers),
-    }
+    payload = SegmentPayload(
+        episode_id="e",
+        podcast="P",
+        episode_title="T",
+        published=None,
+        url=None,
+        audio_url=None,
+        segment_index=index,
+        start=start,
+        end=end,
+        speakers=speakers,
+        text=text,
+        content_hash="",
+        episode_fingerprint="",
+    )
     return SegmentHit(id=str(index), score=0.0, payload=payload)
 
 

@@ -145,7 +145,6 @@ async def answer(
     service: Service,
     settings: Settings,
     chat: Chat,
-    request: Request,
     wanted: Wanted,
     limit: Annotated[
         int | None, Query(ge=1, le=20, description="Moments the answer may cite.")
@@ -161,7 +160,7 @@ async def answer(
     )
     found = await service.search(params)  # store errors answer as JSON errors, before streaming
     return StreamingResponse(
-        answer_events(found, chat, request.app.state.metrics),
+        answer_events(found, chat, service.metrics),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from search_api.errors import ApiError
+from podsearch.contract import ApiError, ErrorCode
 from search_api.settings import ApiOptions
 
 
@@ -20,17 +20,19 @@ def normalise_query(text: str) -> str:
 def checked_query(text: str, options: ApiOptions) -> str:
     query = normalise_query(text)
     if not query:
-        raise ApiError(422, "empty_query", "q must contain at least one non-space character")
+        raise ApiError(
+            422, ErrorCode.empty_query, "q must contain at least one non-space character"
+        )
     if len(query) > options.max_query_chars:
         raise ApiError(
-            422, "query_too_long", f"q is limited to {options.max_query_chars} characters"
+            422, ErrorCode.query_too_long, f"q is limited to {options.max_query_chars} characters"
         )
     return query
 
 
 def checked_limit(limit: int, options: ApiOptions) -> int:
     if limit > options.max_limit:
-        raise ApiError(422, "limit_too_large", f"limit is at most {options.max_limit}")
+        raise ApiError(422, ErrorCode.limit_too_large, f"limit is at most {options.max_limit}")
     return limit
 
 
@@ -46,13 +48,15 @@ def checked_dates(
 ) -> tuple[datetime | None, datetime | None]:
     after, before = _utc(after), _utc(before)
     if after and before and after > before:
-        raise ApiError(422, "invalid_date_range", "published_after is later than published_before")
+        raise ApiError(
+            422, ErrorCode.invalid_date_range, "published_after is later than published_before"
+        )
     return after, before
 
 
 def checked_time_range(start: float, end: float, options: ApiOptions) -> None:
     if start < 0 or end <= start:
-        raise ApiError(422, "invalid_time_range", "need 0 <= start < end (seconds)")
+        raise ApiError(422, ErrorCode.invalid_time_range, "need 0 <= start < end (seconds)")
     if end - start > options.max_transcript_s:
         raise ApiError(
             422,

@@ -14,8 +14,9 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 
+from podsearch.contract import ErrorBody, ErrorCode
 from search_api.app import create_app
 from search_api.schemas import PodcastCount, SearchResponse, Transcript
 from search_api.settings import ApiSettings
@@ -26,8 +27,8 @@ _PODCASTS = TypeAdapter(list[PodcastCount])
 class ApiCallFailed(Exception):
     """The API refused or could not answer; `code` is its stable error code."""
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(f"{code.value}: {message}")
         self.code = code
 
 
@@ -53,14 +54,14 @@ class PodsearchApi:
             response = await self._http.get(path, params=params)
         except httpx.HTTPError as exc:
             raise ApiCallFailed(
-                "api_unavailable", f"the search API did not answer ({type(exc).__name__})"
+                ErrorCode.api_unavailable, f"the search API did not answer ({type(exc).__name__})"
             ) from exc
         if response.status_code != 200:
             try:
-                error = response.json()["error"]
-                raise ApiCallFailed(str(error["code"]), str(error["message"]))
-            except (ValueError, KeyError, TypeError):
-                raise ApiCallFailed("api_error", f"HTTP {response.status_code}") from None
+                error = ErrorBody.model_validate_json(response.content).error
+            except ValidationError:
+                raise ApiCallFailed(ErrorCode.http_error, f"HTTP {response.status_code}") from None
+            raise ApiCallFailed(error.code, error.message)
         return response.content
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from podsearch.contract import ApiError, ErrorCode
 from podsearch.models import SegmentHit
 from podsearch.ports import SegmentReader
-from search_api.errors import ApiError
 from search_api.moments import shared_run
 from search_api.schemas import Passage, Transcript
 from search_api.service import play_url
@@ -52,7 +52,7 @@ async def read_transcript(
     found = await reader.excerpt(episode_id, start, end, MAX_SEGMENTS)
     first = found[0] if found else next(iter(await reader.segments(episode_id, [0])), None)
     if first is None:
-        raise ApiError(404, "episode_not_found", f"no episode {episode_id!r} in the index")
+        raise ApiError(404, ErrorCode.episode_not_found, f"no episode {episode_id!r} in the index")
     p = first.payload
     return Transcript(
         episode_id=episode_id,

@@ -33,6 +33,11 @@ class ApiOptions(BaseModel):
     )
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS.")
     json_logs: bool = True
+    cursor_secret: SecretStr | None = Field(
+        None,
+        description="Signs pagination cursors; unset: random per process (cursors then do not "
+        "survive a restart or move between replicas).",
+    )
     max_transcript_s: float = Field(
         1800, gt=0, description="Longest transcript excerpt one request may ask for, in seconds."
     )

@@ -141,7 +141,7 @@ class Indexer:
             self._on_episode(episode, 0)
             return
         async with self._write_lock:
-            await self._writer.replace_episode(episode.episode_id, points)
+            await self._writer.replace_episode(episode.episode_id, fp, points)
             report.indexed += 1
             report.segments += len(points)
             report.audio_seconds += segments[-1].end - segments[0].start

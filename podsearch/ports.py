@@ -1,6 +1,7 @@
 """The seams of podsearch: what an embedder and a segment store must do.
 
-Implementations: `HttpEmbedder` (any OpenAI-compatible service: our local server, Modal, TEI);
+Implementations: `RemoteEmbedder` (over HTTP: any OpenAI-compatible service, our local server,
+Modal's web endpoint, TEI; or over the Modal SDK);
 `EdgeStore` (Qdrant Edge in-process) and `QdrantServerStore` (qdrant-client).
 """
 
@@ -61,8 +62,11 @@ class SegmentWriter(Protocol):
         """episode_id -> fingerprint of every episode fully stored (to skip unchanged ones)."""
         ...
 
-    async def replace_episode(self, episode_id: str, points: Sequence[SegmentPoint]) -> None:
-        """Store all of an episode's segments and drop any older ones it no longer has."""
+    async def replace_episode(
+        self, episode_id: str, fingerprint: str, points: Sequence[SegmentPoint]
+    ) -> None:
+        """Store all of an episode's segments and drop any older ones it no longer has;
+        `fingerprints()` reports `fingerprint` for it from then on."""
         ...
 
     async def delete_episode(self, episode_id: str) -> None: ...

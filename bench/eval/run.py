@@ -12,10 +12,10 @@ from bench.eval.corpus import Corpus, Question, read_questions
 from bench.eval.embed_cache import CachedEmbedder
 from bench.eval.metrics import K, Scores, Span, score
 from bench.eval.naive import NaiveIndex
-from podsearch.embedder_client import HttpEmbedder
 from podsearch.index_meta import ChunkerConfig
 from podsearch.models import SearchFilters
 from podsearch.ports import Embedder
+from podsearch.remote_embedder import open_embedder
 from podsearch.settings import EmbedderClientSettings
 from podsearch.stores.edge import EdgeReader
 from search_api.schemas import SearchMode
@@ -36,7 +36,7 @@ OPTIONS = ApiOptions(embed_deadline_s=120)
 @asynccontextmanager
 async def eval_embedder(url: str, cache: Path) -> AsyncIterator[Embedder]:
     """The embedder at `url` behind the on-disk vector cache of `cache`."""
-    async with HttpEmbedder(EmbedderClientSettings(url=url, read_timeout_s=600)) as http:
+    async with open_embedder(EmbedderClientSettings(url=url, read_timeout_s=600)) as http:
         cached = CachedEmbedder(http, cache / "embeddings.sqlite")
         try:
             yield cached

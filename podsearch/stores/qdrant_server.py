@@ -18,17 +18,10 @@ from qdrant_client.http.exceptions import ApiException
 
 from podsearch.errors import IndexMismatch, IndexNotReady, StoreUnavailable
 from podsearch.index_meta import IndexMeta
-from podsearch.models import (
-    PodcastStats,
-    SearchFilters,
-    SegmentHit,
-    SegmentPoint,
-    SparseVector,
-    StoreQuery,
-    page_of,
-)
+from podsearch.models import PodcastStats, SegmentHit, SegmentPoint, SparseVector, StoreQuery
 from podsearch.settings import StoreSettings
-from podsearch.stores.schema import DENSE, PAYLOAD_INDEXES, SPARSE, query_branches
+from podsearch.stores import plan
+from podsearch.stores.schema import DENSE, PAYLOAD_INDEXES, SPARSE
 
 _META_KEY = "podsearch"
 _SCHEMA_TYPES = {
@@ -116,36 +109,32 @@ class QdrantServerStore:
         """Read from each episode's first segment (written in the same upsert as the rest)."""
         found: dict[str, str] = {}
         offset: Any = None
-        first = models.Filter(
-            must=[models.FieldCondition(key="segment_index", match=models.MatchValue(value=0))]
-        )
+        episode_key, fingerprint_key = plan.FINGERPRINT_KEYS
         while True:
             records, offset = await self._client.scroll(
                 self._collection,
-                scroll_filter=first,
+                scroll_filter=_filter(plan.FIRST_SEGMENTS),
                 limit=1000,
                 offset=offset,
-                with_payload=["episode_id", "episode_fingerprint"],
+                with_payload=list(plan.FINGERPRINT_KEYS),
             )
             for record in records:
                 payload = record.payload or {}
-                found[str(payload["episode_id"])] = str(payload["episode_fingerprint"])
+                found[str(payload[episode_key])] = str(payload[fingerprint_key])
             if offset is None:
                 return found
 
-    async def replace_episode(self, episode_id: str, points: Sequence[SegmentPoint]) -> None:
+    async def replace_episode(
+        self, episode_id: str, fingerprint: str, points: Sequence[SegmentPoint]
+    ) -> None:
+        """The fingerprint travels in every segment's payload; `fingerprints` reads it back."""
         await self._client.upsert(
             self._collection,
             points=[
                 models.PointStruct(
                     id=p.id,
-                    vector={
-                        DENSE: p.dense,
-                        SPARSE: models.SparseVector(
-                            indices=p.sparse.indices, values=p.sparse.values
-                        ),
-                    },
-                    payload=p.payload,
+                    vector={DENSE: p.dense, SPARSE: _vector(p.sparse)},
+                    payload=p.payload.to_dict(),
                 )
                 for p in points
             ],
@@ -157,12 +146,7 @@ class QdrantServerStore:
         await self._delete(episode_id, from_index=0)
 
     async def _delete(self, episode_id: str, from_index: int) -> None:
-        selector = models.Filter(
-            must=[
-                models.FieldCondition(key="episode_id", match=models.MatchValue(value=episode_id)),
-                models.FieldCondition(key="segment_index", range=models.Range(gte=from_index)),
-            ]
-        )
+        selector = _must(plan.episode_segments(episode_id, from_index))
         await self._client.delete(
             self._collection, points_selector=models.FilterSelector(filter=selector), wait=True
         )
@@ -172,40 +156,41 @@ class QdrantServerStore:
 
     async def search(self, query: StoreQuery) -> list[SegmentHit]:
         await self.meta()
-        branches = [(using, _vector(vector)) for using, vector in query_branches(query)]
-        if not branches:
+        search = plan.plan_search(query)
+        if search is None:
             return []
-        flt = _filter(query.filters)
+        flt = _filter(search.where)
         common: dict[str, Any] = {
-            "limit": query.depth,
+            "limit": search.limit,
             "query_filter": flt,
             "with_payload": True,
-            "score_threshold": query.score_threshold,
+            "score_threshold": search.score_threshold,
         }
         try:
-            if len(branches) == 1:
-                using, vector = branches[0]
+            if not search.fused:
+                branch = search.branches[0]
                 response = await self._client.query_points(
-                    self._collection, query=vector, using=using, **common
+                    self._collection, query=_vector(branch.vector), using=branch.using, **common
                 )
             else:
                 prefetch = [
-                    models.Prefetch(query=v, using=u, limit=query.prefetch_limit, filter=flt)
-                    for u, v in branches
+                    models.Prefetch(
+                        query=_vector(b.vector),
+                        using=b.using,
+                        limit=search.prefetch_limit,
+                        filter=flt,
+                    )
+                    for b in search.branches
                 ]
                 response = await self._client.query_points(
                     self._collection,
                     prefetch=prefetch,
-                    query=models.RrfQuery(rrf=models.Rrf(k=query.rrf_k)),
+                    query=models.RrfQuery(rrf=models.Rrf(k=search.rrf_k)),
                     **common,
                 )
         except (ApiException, OSError) as exc:
             raise StoreUnavailable(f"Qdrant query failed: {exc}") from exc
-        hits = [
-            SegmentHit(id=str(p.id), score=p.score, payload=dict(p.payload or {}))
-            for p in response.points
-        ]
-        return page_of(hits, query)
+        return plan.ranked(plan.hit(p.id, p.score, p.payload) for p in response.points)
 
     async def generation(self) -> str:
         meta = await self.meta()
@@ -214,36 +199,28 @@ class QdrantServerStore:
 
     async def podcasts(self) -> dict[str, PodcastStats]:
         await self.meta()
-        response = await self._client.facet(
-            self._collection, key="podcast", limit=10_000, exact=True
-        )
-        stats = {}
-        for hit in response.hits:
-            firsts = models.Filter(must=[_match("podcast", hit.value), _match("segment_index", 0)])
-            counted = await self._client.count(self._collection, count_filter=firsts, exact=True)
-            stats[str(hit.value)] = PodcastStats(episodes=counted.count, segments=hit.count)
-        return stats
+
+        async def facet(where: plan.Where) -> list[tuple[Any, int]]:
+            response = await self._client.facet(
+                self._collection,
+                key=plan.PODCAST,
+                facet_filter=_filter(where),
+                limit=plan.FACET_LIMIT,
+                exact=True,
+            )
+            return [(hit.value, hit.count) for hit in response.hits]
+
+        return plan.podcast_stats(await facet(()), await facet(plan.FIRST_SEGMENTS))
 
     async def segments(self, episode_id: str, indexes: Sequence[int]) -> list[SegmentHit]:
-        wanted = models.Filter(
-            must=[
-                _match("episode_id", episode_id),
-                models.FieldCondition(
-                    key="segment_index", match=models.MatchAny(any=list(indexes))
-                ),
-            ]
-        )
+        wanted = _filter(plan.some_segments(episode_id, indexes))
         records, _ = await self._client.scroll(
             self._collection, scroll_filter=wanted, limit=len(indexes), with_payload=True
         )
-        return [SegmentHit(id=str(r.id), score=0.0, payload=dict(r.payload or {})) for r in records]
+        return [plan.hit(r.id, 0.0, r.payload) for r in records]
 
     async def close(self) -> None:
         await self._client.close()
-
-
-def _match(key: str, value: Any) -> models.FieldCondition:
-    return models.FieldCondition(key=key, match=models.MatchValue(value=value))
 
 
 def _vector(vector: list[float] | SparseVector) -> Any:
@@ -252,12 +229,21 @@ def _vector(vector: list[float] | SparseVector) -> Any:
     return vector
 
 
-def _filter(filters: SearchFilters) -> models.Filter | None:
-    must: list[Any] = [
-        models.FieldCondition(key=key, match=models.MatchAny(any=values))
-        for key, values in filters.any_of()
-    ]
-    if filters.dated:
-        window = models.DatetimeRange(gte=filters.published_after, lte=filters.published_before)
-        must.append(models.FieldCondition(key="published", range=window))
-    return models.Filter(must=must) if must else None
+def _condition(condition: plan.Condition) -> models.FieldCondition:
+    match condition:
+        case plan.Match(key, value):
+            return models.FieldCondition(key=key, match=models.MatchValue(value=value))
+        case plan.AnyOf(key, values):
+            return models.FieldCondition(key=key, match=models.MatchAny(any=values))
+        case plan.AtLeast(key, value):
+            return models.FieldCondition(key=key, range=models.Range(gte=value))
+        case plan.Between(key, after, before):
+            return models.FieldCondition(key=key, range=models.DatetimeRange(gte=after, lte=before))
+
+
+def _must(where: plan.Where) -> models.Filter:
+    return models.Filter(must=[_condition(c) for c in where])
+
+
+def _filter(where: plan.Where) -> models.Filter | None:
+    return _must(where) if where else None

@@ -13,10 +13,18 @@ import pytest
 from pydantic import SecretStr
 
 from embedder.app import create_app
-from embedder.backends import Backend, EncodeResult
-from podsearch.contract import EmbedderHealth, EmbeddingRecipe, EmbeddingResponse, InputType
-from podsearch.embedder_client import HttpEmbedder
+from embedder.backends import Backend
+from podsearch.contract import (
+    EmbedderHealth,
+    EmbeddingRecipe,
+    EmbeddingResponse,
+    ErrorBody,
+    InputType,
+)
+from podsearch.http_transport import HttpTransport
+from podsearch.remote_embedder import RemoteEmbedder
 from podsearch.settings import EmbedderClientSettings
+from tests.fakes import FakeBackend
 
 TEXTS = [
     "how do I water tomatoes",
@@ -36,9 +44,11 @@ async def embed(client: httpx.AsyncClient, texts: list[str], **extra: object) ->
 
 
 def assert_error(response: httpx.Response, status: int, code: str) -> None:
+    """The contract's error body, nothing more (`details` only where there are some)."""
     assert response.status_code == status, response.text
-    assert response.json()["error"]["code"] == code
-    assert response.json()["error"]["message"]
+    error = ErrorBody.model_validate_json(response.content, strict=True).error
+    assert error.code == code and error.message
+    assert set(response.json()["error"]) == {"code", "message"}
 
 
 # ## With the real model
@@ -118,7 +128,7 @@ async def test_the_client_reads_the_recipe_and_vectors_of_the_real_server(
 ) -> None:
     transport = httpx.ASGITransport(app=create_app(minilm, warm_up=False))
     settings = EmbedderClientSettings(url="http://embedder")
-    async with HttpEmbedder(settings, transport=transport) as embedder:
+    async with RemoteEmbedder(settings, HttpTransport(settings, transport)) as embedder:
         assert await embedder.recipe() == minilm.recipe
         vectors = await embedder.embed(TEXTS, "query")
 
@@ -216,36 +226,21 @@ SCRIPTED_RECIPE = EmbeddingRecipe(model_id="test/scripted", dimension=3)
 
 
 @dataclass
-class ScriptedBackend:
-    """Returns what `make` builds from the texts; gates and counts concurrent calls."""
+class ScriptedBackend(FakeBackend):
+    """Returns what `make` builds from the texts, once `gate` opens."""
 
+    recipe: EmbeddingRecipe = SCRIPTED_RECIPE
     make: str = "ok"
     gate: threading.Event = field(default_factory=threading.Event)
-    running: int = 0
-    most_running: int = 0
-    name: str = "scripted"
-    recipe: EmbeddingRecipe = SCRIPTED_RECIPE
-    device: str = "cpu"
-    dtype: str = "float32"
-    load_seconds: float | None = None
-    versions: dict[str, str] = field(default_factory=dict)
 
-    def encode(self, texts: Sequence[str], input_type: InputType) -> EncodeResult:
-        self.running += 1
-        self.most_running = max(self.most_running, self.running)
-        try:
-            self.gate.wait(timeout=10)
-            if self.make == "raise":
-                raise RuntimeError("CUDA error: device-side assert triggered")
-            vector = {"nan": [math.nan, 0.0, 1.0], "inf": [math.inf, 0.0, 0.0]}.get(
-                self.make, [0.0, 1.0] if self.make == "short" else [0.6, 0.8, 0.0]
-            )
-            vectors = [vector] * (len(texts) - (self.make == "fewer"))
-            return EncodeResult(
-                [list(v) for v in vectors], tokens=[1] * len(texts), truncated=[False] * len(texts)
-            )
-        finally:
-            self.running -= 1
+    def vectors(self, texts: Sequence[str], input_type: InputType) -> list[list[float]]:
+        self.gate.wait(timeout=10)
+        if self.make == "raise":
+            raise RuntimeError("CUDA error: device-side assert triggered")
+        vector = {"nan": [math.nan, 0.0, 1.0], "inf": [math.inf, 0.0, 0.0]}.get(
+            self.make, [0.0, 1.0] if self.make == "short" else [0.6, 0.8, 0.0]
+        )
+        return [list(vector)] * (len(texts) - (self.make == "fewer"))
 
 
 def scripted_client(backend: ScriptedBackend) -> httpx.AsyncClient:

@@ -1,11 +1,9 @@
 """Cutting one episode's utterances into overlapping word windows that keep time and speakers.
 
 Windows are long enough to answer a question (one-sentence chunks could not, see
-docs/design-notes.md) and overlap so a passage cut at one window's edge
-is whole in the next. They follow the talk: a window ends where a speaker hands over, else at a
-sentence end, when one lies near its end, and the next one starts at a sentence or turn start,
-so a window never opens or closes mid-sentence when it can help it. A word's time is
-interpolated inside its utterance.
+docs/design-notes.md) and overlap so a passage cut at one window's edge is whole in the next.
+A word's time is interpolated inside its utterance; a window ends at a sentence end when one
+lies in its last fifth.
 """
 
 from __future__ import annotations
@@ -18,7 +16,7 @@ from dataclasses import dataclass
 from podsearch.index_meta import ChunkerConfig
 from podsearch.models import Episode, Segment, Utterance
 
-CUT_ZONE = 0.3  # fraction of a window, before its end, searched for a turn or sentence end
+CUT_ZONE = 0.2  # fraction of a window, at its end, searched for a sentence end
 _CLOSERS = "\"'”’)]"
 _STOPS = (".", "!", "?", "…")
 
@@ -33,7 +31,7 @@ def segment_episode(
             f"overlap_words={config.overlap_words}"
         )
     timeline = _Timeline.of(utterances)
-    spans = _windows(timeline.boundaries(), config.window_words, config.overlap_words)
+    spans = _windows(timeline.words, config.window_words, config.overlap_words)
     return [
         Segment(
             episode=episode,
@@ -94,18 +92,6 @@ class _Timeline:
         u, i, n = self._locate(word)
         return max(self.floor[u], _interpolate(self.utterances[u], i + 1, n))
 
-    def boundaries(self) -> list[int]:
-        """Per word gap i (before word i): 2 where the speaker changes, 1 after a sentence end,
-        else 0; index 0 and len(words) are the episode's edges."""
-        kinds = [0] * (len(self.words) + 1)
-        for i in range(1, len(self.words)):
-            if self.words[i - 1].rstrip(_CLOSERS).endswith(_STOPS):
-                kinds[i] = 1
-        for u in range(1, len(self.utterances)):
-            if self.utterances[u].speaker != self.utterances[u - 1].speaker:
-                kinds[self.first[u]] = 2
-        return kinds
-
     def speakers(self, a: int, b: int) -> tuple[str, ...]:
         """Distinct speakers of words a..b-1, in order of first appearance."""
         said = self.utterances[self._locate(a)[0] : self._locate(b - 1)[0] + 1]
@@ -122,42 +108,22 @@ def _interpolate(utterance: Utterance, i: int, n: int) -> float:
     return utterance.start + (utterance.end - utterance.start) * i / n
 
 
-def _windows(gaps: Sequence[int], window: int, overlap: int) -> Iterator[tuple[int, int]]:
-    """Word ranges [a, b) over len(gaps) - 1 words, each starting about `overlap` words before
-    the previous one ends."""
-    n = len(gaps) - 1
+def _windows(words: Sequence[str], window: int, overlap: int) -> Iterator[tuple[int, int]]:
+    """Word ranges [a, b), each starting `overlap` words before the previous one ends."""
     start = 0
-    end = 0
-    while n - start > window + tail_slack(window):
-        end = _cut(gaps, start, end, window, overlap)
+    while len(words) - start > window + tail_slack(window):
+        end = _cut(words, start, window, overlap)
         yield start, end
-        start = _restart(gaps, start, end, window, overlap)
-    if n:
-        yield start, n
+        start = end - overlap
+    if words:
+        yield start, len(words)
 
 
-def _cut(gaps: Sequence[int], start: int, previous: int, window: int, overlap: int) -> int:
-    """The latest turn change in the window's final CUT_ZONE, else its latest sentence end,
-    else the full window; always past the `previous` window's end."""
+def _cut(words: Sequence[str], start: int, window: int, overlap: int) -> int:
+    """The last sentence end in the window's final fifth, else the full window."""
     full = start + window
-    earliest = max(start + overlap + 1, previous + 1, full - int(window * CUT_ZONE))
-    for kind in (2, 1):
-        for end in range(full, earliest - 1, -1):
-            if gaps[end] >= kind:
-                return end
+    earliest = max(start + overlap + 1, full - int(window * CUT_ZONE))
+    for end in range(full, earliest - 1, -1):
+        if words[end - 1].rstrip(_CLOSERS).endswith(_STOPS):
+            return end
     return full
-
-
-def _restart(gaps: Sequence[int], start: int, end: int, window: int, overlap: int) -> int:
-    """Where the next window starts: the turn or sentence start nearest `overlap` words before
-    `end` (at most half an overlap away, never so early that it could not pass `end`), else
-    exactly there."""
-    target = end - overlap
-    if overlap == 0:
-        return end
-    reach = max(1, overlap // 2)
-    for d in range(reach + 1):
-        for at in (target - d, target + d):
-            if max(start, end - window) < at < end and gaps[at]:
-                return at
-    return target

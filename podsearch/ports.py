@@ -54,6 +54,13 @@ class SegmentReader(Protocol):
         """The episode's utterances, speakers and chapters (None for an unknown episode)."""
         ...
 
+    async def excerpt(
+        self, episode_id: str, start: float, end: float, limit: int
+    ) -> list[SegmentHit]:
+        """At most `limit` segments of one episode that overlap [start, end] seconds, in
+        transcript order (an excerpt of the transcript)."""
+        ...
+
     async def close(self) -> None: ...
 
 

@@ -51,7 +51,7 @@ class UtteranceOut(BaseModel):
     text: str
 
 
-class TranscriptPage(BaseModel):
+class UtterancePage(BaseModel):
     episode_id: str
     utterances: list[UtteranceOut] = Field(description="Overlapping [start, end), in time order.")
     next_start: float | None = Field(description="`start` of the next page; null at the end.")
@@ -74,21 +74,21 @@ async def _record(reader: SegmentReader, episode_id: str) -> EpisodeRecord:
 
 
 @router.get(
-    "/episodes/{episode_id:path}/transcript", response_model=TranscriptPage, responses=_ERRORS
+    "/episodes/{episode_id:path}/utterances", response_model=UtterancePage, responses=_ERRORS
 )
-async def transcript(
+async def utterances(
     service: Service,
     episode_id: str,
     start: Annotated[float, Query(ge=0, description="Seconds.")] = 0.0,
     end: Annotated[float | None, Query(gt=0, description="Seconds; default: the end.")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_UTTERANCES)] = 200,
-) -> TranscriptPage:
+) -> UtterancePage:
     """What was said between `start` and `end`, utterance by utterance, `limit` at a time."""
     if end is not None and end <= start:
         raise ApiError(422, ErrorCode.invalid_time_range, "end must be later than start")
     said = (await _record(service.reader, episode_id)).between(start, end)
     page, rest = said[:limit], said[limit:]
-    return TranscriptPage(
+    return UtterancePage(
         episode_id=episode_id,
         utterances=[
             UtteranceOut(start=u.start, end=u.end, speaker=u.speaker, text=u.text) for u in page

@@ -20,50 +20,32 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.eval.build import build_index, prepare_index
-from bench.eval.corpus import REPO, SAMPLE_CORPUS, Corpus, changelog, read_questions
+from bench.eval.build import prepare_index
+from bench.eval.corpus import (
+    REPO,
+    SAMPLE_CORPUS,
+    Corpus,
+    Question,
+    changelog,
+    qmsum,
+    read_questions,
+)
 from bench.eval.embedder_process import local_embedder
 from bench.eval.metrics import Span
-from bench.eval.run import open_service
+from bench.eval.run import eval_embedder, open_service
 from bench.report import machine, table
 from podsearch.index_meta import ChunkerConfig
 from podsearch.manifest import read_manifest
 from podsearch.models import SearchFilters
+from podsearch.ports import Embedder
 from search_api.schemas import SearchMode
 from search_api.service import SearchParams
 
 THRESHOLDS = [round(0.20 + 0.02 * i, 2) for i in range(31)]  # 0.20 .. 0.80
-
-
-QMSUM = REPO.parent / "shared" / "data" / "qmsum-val"
-
-
-@dataclass(frozen=True)
-class Judged:
-    """A question and the spans that answer it (QMSum judges several per query)."""
-
-    text: str
-    answers: tuple[Span, ...]
-
-
-def golden(corpus: Corpus) -> list[Judged]:
-    return [Judged(q.text, (q.answer,)) for q in read_questions(corpus.questions)]
-
-
-def qmsum_queries(path: Path) -> list[Judged]:
-    """`queries.jsonl`: query, episode_id, relevant_time_ranges [[start, end], ...]."""
-    judged = []
-    for line in path.read_text().splitlines():
-        if line.strip():
-            q = json.loads(line)
-            spans = tuple(Span(q["episode_id"], a, b) for a, b in q["relevant_time_ranges"])
-            judged.append(Judged(q["query"], spans))
-    return judged
 
 
 @dataclass(frozen=True)
@@ -74,11 +56,11 @@ class FirstMoment:
 
 
 async def first_moments(
-    questions: list[Judged], index: Path, embedder_url: str, manifest: Path
+    questions: list[Question], index: Path, embedder: Embedder, manifest: Path
 ) -> list[FirstMoment]:
-    episodes = [episode.episode_id for episode in read_manifest(manifest)]
+    episodes = [e.episode_id for e in read_manifest(manifest, allow_outside=True)]
     found = []
-    async with open_service(index, embedder_url) as service:
+    async with open_service(index, embedder) as service:
         for question in questions:
             judged = {answer.episode_id for answer in question.answers}
             elsewhere = SearchFilters(episode_ids=tuple(e for e in episodes if e not in judged))
@@ -99,21 +81,17 @@ async def first_moments(
     return found
 
 
-async def calibrate(args: argparse.Namespace, embedder_url: str) -> tuple[str, list[FirstMoment]]:
+async def calibrate(args: argparse.Namespace, url: str) -> tuple[str, list[FirstMoment]]:
     """The corpus's label and its first moments; the index is built (or reused) unless given."""
+    corpus: Corpus = (
+        qmsum() if args.qmsum else SAMPLE_CORPUS if args.sample else changelog(args.episodes)
+    )
     chunker = ChunkerConfig()
-    if args.qmsum:
-        label = f"qmsum-val-w{chunker.window_words}-o{chunker.overlap_words}"
-        index = args.index or args.cache / label / "index"
-        if args.index is None:
-            await build_index(QMSUM / "episodes.jsonl", index, embedder_url, chunker)
-        questions = qmsum_queries(QMSUM / "queries.jsonl")
-        manifest = QMSUM / "episodes.jsonl"
-        return label, await first_moments(questions, index, embedder_url, manifest)
-    corpus = SAMPLE_CORPUS if args.sample else changelog(args.episodes)
-    index = args.index or await prepare_index(corpus, chunker, args.cache, embedder_url)
-    manifest = index.parent / "episodes.jsonl"  # the subset `prepare_index` wrote
-    return corpus.label(chunker), await first_moments(golden(corpus), index, embedder_url, manifest)
+    async with eval_embedder(url, args.cache) as embedder:
+        index = args.index or await prepare_index(corpus, chunker, args.cache, embedder)
+        manifest = index.parent / "episodes.jsonl"  # the (subset) manifest it was built from
+        questions = read_questions(corpus.questions)
+        return corpus.label(chunker), await first_moments(questions, index, embedder, manifest)
 
 
 def sweep(moments: list[FirstMoment]) -> list[list[object]]:

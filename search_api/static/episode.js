@@ -162,7 +162,7 @@ async function load() {
     showEpisode(await getJson(base));
     let start = 0;
     while (start !== null) {
-      const page = await getJson(`${base}/transcript?start=${start}&limit=500`);
+      const page = await getJson(`${base}/utterances?start=${start}&limit=500`);
       list.append(...page.utterances.map(utteranceItem));
       start = page.next_start;
     }

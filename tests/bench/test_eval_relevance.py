@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 
-from bench.eval.metrics import Span
-from bench.eval.relevance import THRESHOLDS, FirstMoment, Judged, qmsum_queries, sweep
+from bench.eval.relevance import THRESHOLDS, FirstMoment, sweep
 
 
 def test_each_threshold_is_scored_as_a_classifier_of_right_first_moments() -> None:
@@ -24,16 +21,3 @@ def test_each_threshold_is_scored_as_a_classifier_of_right_first_moments() -> No
     _, strong, accuracy, strong_right, weak_wrong = rows[0.3]
     assert (strong, accuracy, strong_right, weak_wrong) == (4, 0.6, 0.5, 1.0)
     assert math.isnan(rows[0.8][3]) and rows[0.8][2] == 0.6  # nothing strong
-
-
-def test_qmsum_queries_keep_every_judged_range(tmp_path: Path) -> None:
-    path = tmp_path / "queries.jsonl"
-    line = {
-        "query": "What did C think?",
-        "episode_id": "m1",
-        "relevant_time_ranges": [[0, 10], [50, 70]],
-    }
-    path.write_text(json.dumps(line) + "\n\n")
-    assert qmsum_queries(path) == [
-        Judged("What did C think?", (Span("m1", 0, 10), Span("m1", 50, 70)))
-    ]

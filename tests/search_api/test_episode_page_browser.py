@@ -79,7 +79,7 @@ def episode_api(tmp_path_factory: pytest.TempPathFactory, media: str) -> Iterato
 
 
 def transcript(api: LiveApi) -> list[dict[str, Any]]:
-    url = f"{api.base}/episodes/{EPISODE}/transcript"
+    url = f"{api.base}/episodes/{EPISODE}/utterances"
     return httpx.get(url, params={"limit": 1000}, timeout=10).json()["utterances"]  # type: ignore[no-any-return]
 
 

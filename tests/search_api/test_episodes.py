@@ -37,7 +37,7 @@ async def test_an_episode_has_its_metadata_speakers_and_duration(client: httpx.A
 async def test_the_transcript_comes_in_time_ranges_and_pages(client: httpx.AsyncClient) -> None:
     episode = SAMPLE[0]
     said = sorted(parse_transcript(episode.transcript), key=lambda u: u.start)
-    url = f"/episodes/{episode.episode_id}/transcript"
+    url = f"/episodes/{episode.episode_id}/utterances"
     window = (await client.get(url, params={"start": 120, "end": 240})).json()
     assert window["utterances"] and window["next_start"] is None
     assert all(u["end"] > 120 and u["start"] < 240 for u in window["utterances"])
@@ -58,15 +58,15 @@ async def test_the_transcript_comes_in_time_ranges_and_pages(client: httpx.Async
     ("path", "params", "status", "code"),
     [
         ("/episodes/nope", {}, 404, "episode_not_found"),
-        ("/episodes/nope/transcript", {}, 404, "episode_not_found"),
+        ("/episodes/nope/utterances", {}, 404, "episode_not_found"),
         (
-            "/episodes/night-shift-012/transcript",
+            "/episodes/night-shift-012/utterances",
             {"start": 50, "end": 10},
             422,
             "invalid_time_range",
         ),
-        ("/episodes/night-shift-012/transcript", {"start": -1}, 422, "invalid_request"),
-        ("/episodes/night-shift-012/transcript", {"limit": 100000}, 422, "invalid_request"),
+        ("/episodes/night-shift-012/utterances", {"start": -1}, 422, "invalid_request"),
+        ("/episodes/night-shift-012/utterances", {"limit": 100000}, 422, "invalid_request"),
     ],
 )
 async def test_bad_episode_requests_get_a_clear_error(

@@ -28,24 +28,34 @@ from podsearch.transcripts import parse_transcript
 
 @dataclass
 class IndexReport:
-    """What a run did; printed as the summary and returned to tests."""
+    """What a run did; printed as the summary, written by `--report`, returned to tests."""
 
-    indexed: int = 0
+    added: int = 0
+    updated: int = 0
     unchanged: int = 0
     deleted: int = 0
     segments: int = 0
     audio_seconds: float = 0.0
-    failures: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)  # "episode_id: reason"
     started: float = field(default_factory=time.perf_counter)
     wall_seconds: float = 0.0
+    embedder_seconds: float = 0.0  # wall time with at least one embedding call in flight
+
+    @property
+    def indexed(self) -> int:
+        return self.added + self.updated
 
     @property
     def segments_per_second(self) -> float:
         return self.segments / self.wall_seconds if self.wall_seconds else 0.0
 
+    @property
+    def embedder_share(self) -> float:
+        return self.embedder_seconds / self.wall_seconds if self.wall_seconds else 0.0
+
     def summary(self) -> str:
         lines = [
-            f"episodes: {self.indexed} indexed, {self.unchanged} unchanged, "
+            f"episodes: {self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
             f"{len(self.failures)} failed, {self.deleted} deleted",
             f"segments: {self.segments} ({self.audio_seconds / 3600:.1f} h of audio) "
             f"in {self.wall_seconds:.1f} s = {self.segments_per_second:.1f} segments/s",
@@ -54,11 +64,31 @@ class IndexReport:
         return "\n".join(lines)
 
 
+class _BusyClock:
+    """Measures how long at least one call was in flight, however many overlap."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._inflight = 0
+        self._since = 0.0
+
+    def __enter__(self) -> None:
+        if self._inflight == 0:
+            self._since = time.perf_counter()
+        self._inflight += 1
+
+    def __exit__(self, *exc: object) -> None:
+        self._inflight -= 1
+        if self._inflight == 0:
+            self.seconds += time.perf_counter() - self._since
+
+
 def fingerprint(episode: Episode, meta: IndexMeta) -> str:
     """Changes whenever anything that shapes the episode's stored points changes."""
     digest = hashlib.sha256(episode.transcript.read_bytes())
     described = {
-        "episode": {k: str(v) for k, v in vars(episode).items() if k != "transcript"},
+        # Empty people/chapters are left out, so manifests indexed before they existed match.
+        "episode": {k: str(v) for k, v in vars(episode).items() if k != "transcript" and v != ()},
         "meta": meta.model_dump(mode="json"),
     }
     digest.update(json.dumps(described, sort_keys=True).encode())
@@ -86,6 +116,8 @@ class Indexer:
         self._bm25 = Bm25Encoder()
         self._write_lock = asyncio.Lock()
         self._last_publish = time.monotonic()
+        self._embedding = _BusyClock()
+        self._known: set[str] = set()  # episodes stored before this run: updated, not added
 
     async def meta(self) -> IndexMeta:
         recipe: EmbeddingRecipe = await self._embedder.recipe()
@@ -96,6 +128,7 @@ class Indexer:
         meta = await self.meta()
         await self._writer.prepare(meta)
         done = await self._writer.fingerprints()
+        self._known = set(done)
         todo: list[tuple[Episode, str]] = []
         for episode in episodes:
             try:
@@ -116,6 +149,7 @@ class Indexer:
         finally:
             await self._writer.publish()
             report.wall_seconds = time.perf_counter() - report.started
+            report.embedder_seconds = self._embedding.seconds
         return report
 
     async def _index_all(self, todo: list[tuple[Episode, str]], report: IndexReport) -> None:
@@ -142,7 +176,10 @@ class Indexer:
             return
         async with self._write_lock:
             await self._writer.replace_episode(episode.episode_id, points)
-            report.indexed += 1
+            if episode.episode_id in self._known:
+                report.updated += 1
+            else:
+                report.added += 1
             report.segments += len(points)
             report.audio_seconds += segments[-1].end - segments[0].start
             self._on_episode(episode, len(points))
@@ -151,7 +188,8 @@ class Indexer:
                 self._last_publish = time.monotonic()
 
     async def _points(self, segments: Sequence[Segment], fp: str) -> list[SegmentPoint]:
-        vectors = await self._embedder.embed([s.text for s in segments], "document")
+        with self._embedding:
+            vectors = await self._embedder.embed([s.text for s in segments], "document")
         return [
             SegmentPoint(s.point_id, vector, self._bm25.document(s.text), s.payload(fp))
             for s, vector in zip(segments, vectors, strict=True)

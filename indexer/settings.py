@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings
 
+from indexer.catalogue import FeedSettings
 from podsearch.index_meta import ChunkerConfig
 from podsearch.settings import ENV_CONFIG, EmbedderClientSettings, StoreSettings
 
@@ -15,6 +16,7 @@ class IndexerSettings(BaseSettings):
     store: StoreSettings = Field(default_factory=StoreSettings)
     embedder: EmbedderClientSettings = Field(default_factory=EmbedderClientSettings)
     chunker: ChunkerConfig = Field(default_factory=ChunkerConfig)
+    feeds: FeedSettings = Field(default_factory=FeedSettings)
     concurrency: int = Field(2, ge=1, le=64, description="Episodes embedded at the same time.")
     publish_every_s: float = Field(
         60.0, gt=0, description="Edge: publish finished episodes at least this often."

@@ -8,6 +8,7 @@ PodsearchError
  │               ├─ IndexNotReady              nothing published yet -> 503
  │               └─ IndexMismatch              index built by another embedding recipe -> 409
  ├─ IndexerBusy                                another indexer holds the write lock
+ ├─ FeedError(source)                          a feed or its transcript: report, skip it
  └─ TranscriptError(path, line)                indexer: report, count, skip the file
 ```
 Adapters translate library exceptions at the edge (`raise ... from exc`); `search_api.errors` is
@@ -53,6 +54,15 @@ class IndexMismatch(StoreError):
 
 class IndexerBusy(PodsearchError):
     """Another indexer process holds the write lock of this index."""
+
+
+class FeedError(PodsearchError):
+    """A feed, OPML list or linked file cannot be fetched or read; names its URL or path."""
+
+    def __init__(self, source: str, message: str) -> None:
+        self.source = source
+        self.reason = message
+        super().__init__(f"{source}: {message}")
 
 
 class TranscriptError(PodsearchError):

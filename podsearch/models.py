@@ -19,8 +19,20 @@ PAGE_WINDOW = 100
 
 
 @dataclass(frozen=True)
+class Chapter:
+    """A titled part of an episode, from its Podcasting 2.0 chapters file."""
+
+    start: float
+    title: str
+
+
+@dataclass(frozen=True)
 class Episode:
-    """One episode of a podcast, as the manifest describes it. `episode_id` is an opaque string."""
+    """One episode of a podcast, as the manifest or feed describes it. `episode_id` is opaque.
+
+    `people` are the episode's credited people (a feed's `<podcast:person>`): the speakers of a
+    transcript that names none. `chapters` are in start order.
+    """
 
     episode_id: str
     podcast: str
@@ -29,6 +41,13 @@ class Episode:
     published: datetime | None = None
     url: str | None = None
     audio_url: str | None = None
+    people: tuple[str, ...] = ()
+    chapters: tuple[Chapter, ...] = ()
+
+    def chapter_at(self, seconds: float) -> str | None:
+        """Title of the chapter playing at `seconds`, if the episode has chapters."""
+        titles = [c.title for c in self.chapters if c.start <= seconds]
+        return titles[-1] if titles else None
 
 
 @dataclass(frozen=True)
@@ -75,6 +94,7 @@ class Segment:
             "start": round(self.start, 2),
             "end": round(self.end, 2),
             "speakers": list(self.speakers),
+            "chapter": ep.chapter_at(self.start),
             "text": self.text,
             "content_hash": self.content_hash,
             "episode_fingerprint": episode_fingerprint,

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field
 
@@ -114,12 +115,12 @@ class _FeedReader:
     async def feed(self, source: str) -> Feed | None:
         """A parsed feed from a URL or a local file; None (and a failure) if it is unusable."""
         try:
-            if Path(source).is_file():
-                data = _read_local(Path(source))
-            else:
+            if urlsplit(source).scheme in ("http", "https"):
                 limit = self._settings.fetch.max_feed_bytes
                 fetched = await self._fetcher.fetch(source, _XML, limit, suffix=".xml")
                 data = fetched.path.read_bytes()
+            else:
+                data = _read_local(Path(source))
             feed = parse_feed(data, source)
         except FeedError as exc:
             self._catalogue.failures.append((exc.source, exc.reason))

@@ -166,3 +166,12 @@ def test_the_changelog_corpus_segments_quickly_and_completely(changelog: Path) -
         )
         assert covered == total, episode.episode_id
     assert time.perf_counter() - began < 60
+
+
+def test_a_transcript_without_speakers_borrows_the_episodes_credited_people() -> None:
+    credited = Episode("ep", "Show", "Ep", Path("ep.vtt"), people=("Ada", "Grace"))
+    unnamed = [Utterance(0, 10, " ".join(words(300)))]
+    named = [Utterance(0, 5, "hello there", "Linus"), Utterance(5, 10, " ".join(words(300)))]
+    config = ChunkerConfig()
+    assert {s.speakers for s in segment_episode(credited, unnamed, config)} == {("Ada", "Grace")}
+    assert ("Ada", "Grace") not in {s.speakers for s in segment_episode(credited, named, config)}

@@ -87,7 +87,7 @@ def serving() -> Iterator[Host]:
     host = Host()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(host))
     host.base = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield host
@@ -125,16 +125,17 @@ def _item(host: Host, corpus: Path, record: dict[str, Any]) -> str:
     chapters = json.dumps({"version": "1.2.0", "chapters": CHAPTERS}).encode()
     chapters_url = host.put(f"/chapters/{episode}.json", "application/json+chapters", chapters)
     published = format_datetime(utc(record["published"]))
+    audio = quoteattr(f"{host.base}/audio/{episode}.mp3")
     return f"""    <item>
       <title>{escape(record["title"])}</title>
       <link>{escape(record["url"])}</link>
       <guid isPermaLink="false">{escape(episode)}</guid>
       <pubDate>{published}</pubDate>
-      <enclosure url={quoteattr(host.base + "/audio/" + episode + ".mp3")} length="1" type="audio/mpeg"/>
+      <enclosure url={audio} length="1" type="audio/mpeg"/>
       <podcast:transcript url={quoteattr(host.base + "/ep/" + episode + ".html")} type="text/html"/>
       <podcast:transcript url={quoteattr(url)} type="{TYPES[suffix]}" language="en-us"/>
       <podcast:chapters url={quoteattr(chapters_url)} type="application/json+chapters"/>
-      <podcast:person role="host" href="https://changelog.com/person/jerod">Jerod Santo</podcast:person>
+      <podcast:person role="host" href="https://changelog.com/jerod">Jerod Santo</podcast:person>
       <podcast:person role="host">Adam Stacoviak</podcast:person>
     </item>"""
 

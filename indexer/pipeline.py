@@ -55,8 +55,9 @@ class IndexReport:
 
     def summary(self) -> str:
         lines = [
-            f"episodes: {self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
-            f"{len(self.failures)} failed, {self.deleted} deleted",
+            f"episodes: {self.indexed} indexed, {self.unchanged} unchanged, "
+            f"{len(self.failures)} failed, {self.deleted} deleted "
+            f"({self.added} added, {self.updated} updated)",
             f"segments: {self.segments} ({self.audio_seconds / 3600:.1f} h of audio) "
             f"in {self.wall_seconds:.1f} s = {self.segments_per_second:.1f} segments/s",
         ]

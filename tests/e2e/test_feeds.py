@@ -18,7 +18,10 @@ def index_feed(url: str, index: Path, embedder_url: str, report: Path) -> str:
     """Run the CLI off a terminal (stderr is a pipe): progress must be plain lines."""
     done = subprocess.run(
         [str(BIN / "podsearch-index"), "--feed", url, "--report", str(report)],
-        env=environment(store__path=str(index), embedder__url=embedder_url),
+        # A generous read timeout: the CPU model shares a small machine with other tests.
+        env=environment(
+            store__path=str(index), embedder__url=embedder_url, embedder__read_timeout_s="120"
+        ),
         capture_output=True,
         text=True,
         timeout=600,

@@ -8,6 +8,7 @@ so the indexer can run while the API serves and the API never sees a half-writte
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 from collections.abc import Mapping, Sequence
@@ -29,6 +30,8 @@ from podsearch.models import (
 )
 from podsearch.stores.generations import GenerationDir, WriterLock
 from podsearch.stores.schema import DENSE, PAYLOAD_INDEXES, SPARSE, query_branches
+
+log = logging.getLogger(__name__)
 
 _SHARD = "shard"
 _META = "meta.json"
@@ -133,10 +136,26 @@ class EdgeWriter:
         shard.close()
         self._shard = None
         try:
-            self._dirs.publish(self._dirs.staging)
+            done = self._dirs.publish(self._dirs.staging)
         finally:
             self._shard = qe.EdgeShard.load(str(self._dirs.staging / _SHARD))
         self._dirty = False
+        log.info(
+            "published generation %s: %d files copied (%.1f MB), %d linked (%.1f MB)",
+            done.folder.name,
+            done.copied_files,
+            done.copied_bytes / 1e6,
+            done.linked_files,
+            done.linked_bytes / 1e6,
+        )
+
+    async def rollback(self) -> str:
+        """Serve the previous generation again; staging restarts from it. Needs the lock."""
+        self._lock.acquire()
+        try:
+            return self._dirs.rollback(self._dirs.staging).name
+        finally:
+            self._lock.release()
 
     async def close(self) -> None:
         if self._shard is not None:

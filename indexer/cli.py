@@ -1,4 +1,7 @@
-"""`podsearch-index [MANIFEST] [--feed URL ...] [--opml FILE ...]`: index (or re-index) episodes."""
+"""`podsearch-index [MANIFEST] [--feed URL ...] [--opml FILE ...]`: index (or re-index) episodes.
+
+`podsearch-index rollback` makes the previously published index live again.
+"""
 
 from __future__ import annotations
 
@@ -38,7 +41,11 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         "--opml", action="append", default=[], type=Path, help="an OPML list of feeds; repeatable"
     )
     parser.add_argument("--report", type=Path, help="write what the run did to this JSON file")
-    parser.add_argument("--rebuild", action="store_true", help="Edge: start from an empty index")
+    parser.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="build a new index from scratch; readers switch to it only once it is complete",
+    )
     parser.add_argument(
         "--prune", action="store_true", help="delete indexed episodes the sources no longer list"
     )
@@ -82,8 +89,23 @@ async def run(
         await embedder.aclose()
 
 
+async def _rollback(settings: IndexerSettings) -> str:
+    writer = open_writer(settings.store)
+    try:
+        return await writer.rollback()
+    finally:
+        await writer.close()
+
+
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
+    argv = sys.argv[1:] if argv is None else argv
+    if argv == ["rollback"]:
+        try:
+            print(f"rolled back: {asyncio.run(_rollback(IndexerSettings()))} is live")
+        except PodsearchError as exc:
+            sys.exit(f"podsearch-index: {exc}")
+        return
     args = _arguments(argv)
     settings = IndexerSettings()
     catalogue: Catalogue | None = None

@@ -143,12 +143,14 @@ class Indexer:
                 self._on_episode(episode, 0)
             else:
                 todo.append((episode, fp))
+        complete = False
         try:
             await self._index_all(todo, report)
             if prune:
                 report.deleted = await self._prune(done, {e.episode_id for e in episodes})
+            complete = True
         finally:
-            await self._writer.publish()
+            await self._writer.publish(final=complete)
             report.wall_seconds = time.perf_counter() - report.started
             report.embedder_seconds = self._embedding.seconds
         return report

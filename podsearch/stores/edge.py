@@ -127,9 +127,9 @@ class EdgeWriter:
         _write_json_atomically(self._dirs.staging / _EPISODES, self._fingerprints)
         self._dirty = True
 
-    async def publish(self) -> None:
-        """Build the HNSW graph, then copy the closed shard in as the live generation."""
-        if not self._dirty:
+    async def publish(self, final: bool = False) -> None:
+        """Build the HNSW graph, then link/copy the closed shard in as the live generation."""
+        if not self._dirty or (self._rebuild and not final):
             return
         shard = self._open_shard
         shard.optimize()
@@ -141,12 +141,14 @@ class EdgeWriter:
             self._shard = qe.EdgeShard.load(str(self._dirs.staging / _SHARD))
         self._dirty = False
         log.info(
-            "published generation %s: %d files copied (%.1f MB), %d linked (%.1f MB)",
+            "published generation %s in %.2f s: %d files copied (%.1f MB), %d linked (%.1f MB)",
             done.folder.name,
+            done.seconds,
             done.copied_files,
             done.copied_bytes / 1e6,
             done.linked_files,
             done.linked_bytes / 1e6,
+            extra={"publication": done},
         )
 
     async def rollback(self) -> str:

@@ -53,6 +53,7 @@ class Publication:
     copied_bytes: int
     linked_files: int
     linked_bytes: int
+    seconds: float
 
 
 class GenerationDir:
@@ -81,39 +82,41 @@ class GenerationDir:
 
     def publish(self, staging: Path) -> Publication:
         """Link/copy a closed staging folder in as a new generation, switch to it, prune."""
+        started = time.perf_counter()
         self.generations.mkdir(parents=True, exist_ok=True)
         name = f"{time.time_ns():020d}"
         tmp = self.generations / f"{_TMP_PREFIX}{name}"
         previous, recorded = self._recorded()
-        counts = [0, 0, 0, 0]  # copied files, copied bytes, linked files, linked bytes
+        copied: list[int] = []  # sizes
+        linked: list[int] = []
         signatures: dict[str, Signature] = {}
         for source in sorted(p for p in staging.rglob("*") if p.is_file()):
             relative = str(source.relative_to(staging))
             target = tmp / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             signature = _signature(source)
-            size = signature[1]
             if previous is not None and recorded.get(relative) == signature:
                 os.link(previous / relative, target)
-                counts[2:] = [counts[2] + 1, counts[3] + size]
+                linked.append(signature[1])
             else:
                 shutil.copy2(source, target)
-                counts[:2] = [counts[0] + 1, counts[1] + size]
+                copied.append(signature[1])
             signatures[relative] = signature
         final = self.generations / name
         tmp.rename(final)
         self._point_to(name)
         self._record(name, signatures)
+        seconds = time.perf_counter() - started
         time.sleep(_CLOCK_TICK_S)  # so the next write to staging cannot keep a recorded mtime
         self._prune(keep=final)
-        return Publication(final, *counts)
+        return Publication(final, len(copied), sum(copied), len(linked), sum(linked), seconds)
 
     def rollback(self, staging: Path) -> Path:
         """Make the generation before the live one live again, drop the newer one, and reset
         staging to it, so the next run redoes the rolled-back changes rather than republishing
         them."""
         live = self.current()
-        older = [p for p in self._published() if live is None or p.name < live.name]
+        older = [p for p in self._published() if p.name < live.name] if live else []
         if live is None or not older:
             raise IndexNotReady(f"no earlier generation to roll back to under {self.root}")
         target = older[-1]

@@ -1,14 +1,20 @@
 """Qdrant server/cluster adapter through `qdrant-client`: the scale-out store.
 
-One class serves both sides. Each episode is written with one upsert (all of its segments), then
-its stale tail is deleted, so readers see whole episodes; `publish` has nothing to do. The index
-metadata lives in the collection's own metadata. Tests run it on qdrant-client's in-process local
-mode (`url=":memory:"`), which speaks the same client API.
+One class serves both sides. Qdrant has no multi-operation transactions, so re-indexing an
+episode writes its new segments as a new *version* (new point ids, payload `version`) with one
+upsert, then deletes every other version. Between the two, or after a crash between them, an
+episode has two complete versions; readers keep, per episode, only the newest version among
+the hits they got, so no answer ever mixes an episode's old and new segments. `publish` has
+nothing to do, except at the end of a `--rebuild` (see `qdrant_aliases`). The index metadata
+lives in the collection's own metadata. Tests run it on qdrant-client's in-process local mode
+(`url=":memory:"`), which speaks the same client API.
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
+import uuid
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -19,6 +25,7 @@ from qdrant_client.http.exceptions import ApiException
 from podsearch.errors import IndexMismatch, IndexNotReady, StoreUnavailable
 from podsearch.index_meta import IndexMeta
 from podsearch.models import (
+    POINT_NAMESPACE,
     PodcastStats,
     SearchFilters,
     SegmentHit,
@@ -28,9 +35,11 @@ from podsearch.models import (
     page_of,
 )
 from podsearch.settings import StoreSettings
+from podsearch.stores import qdrant_aliases as aliases
 from podsearch.stores.schema import DENSE, PAYLOAD_INDEXES, SPARSE, query_branches
 
 _META_KEY = "podsearch"
+_VERSION = "version"  # an episode's write time (ns): which of its versions readers keep
 _SCHEMA_TYPES = {
     "keyword": models.PayloadSchemaType.KEYWORD,
     "datetime": models.PayloadSchemaType.DATETIME,
@@ -54,14 +63,23 @@ def _client(settings: StoreSettings) -> AsyncQdrantClient:
 class QdrantServerStore:
     """Reader and writer over one collection of a Qdrant server or cluster."""
 
-    def __init__(self, settings: StoreSettings, client: AsyncQdrantClient | None = None) -> None:
+    def __init__(
+        self,
+        settings: StoreSettings,
+        client: AsyncQdrantClient | None = None,
+        rebuild: bool = False,
+    ) -> None:
         self._settings = settings
-        self._collection = settings.collection
+        self._collection = settings.collection  # a collection, or an alias of one
         self._client = client or _client(settings)
         self._meta: IndexMeta | None = None
+        self._rebuild = rebuild
 
     async def prepare(self, meta: IndexMeta) -> None:
         try:
+            if self._rebuild:
+                await aliases.check_alias_name(self._client, self._settings.collection)
+                self._collection = aliases.new_collection(self._settings.collection)
             exists = await self._client.collection_exists(self._collection)
             if exists:
                 (await self._read_meta()).check_compatible(meta)
@@ -115,6 +133,7 @@ class QdrantServerStore:
     async def fingerprints(self) -> Mapping[str, str]:
         """Read from each episode's first segment (written in the same upsert as the rest)."""
         found: dict[str, str] = {}
+        newest: dict[str, int] = {}
         offset: Any = None
         first = models.Filter(
             must=[models.FieldCondition(key="segment_index", match=models.MatchValue(value=0))]
@@ -125,50 +144,57 @@ class QdrantServerStore:
                 scroll_filter=first,
                 limit=1000,
                 offset=offset,
-                with_payload=["episode_id", "episode_fingerprint"],
+                with_payload=["episode_id", "episode_fingerprint", _VERSION],
             )
             for record in records:
                 payload = record.payload or {}
-                found[str(payload["episode_id"])] = str(payload["episode_fingerprint"])
+                episode = str(payload["episode_id"])
+                if payload.get(_VERSION, 0) >= newest.get(episode, 0):
+                    newest[episode] = payload.get(_VERSION, 0)
+                    found[episode] = str(payload["episode_fingerprint"])
             if offset is None:
                 return found
 
     async def replace_episode(self, episode_id: str, points: Sequence[SegmentPoint]) -> None:
+        """Write the new version whole, then drop the others (readers pick one version)."""
+        version = time.time_ns()
         await self._client.upsert(
             self._collection,
             points=[
                 models.PointStruct(
-                    id=p.id,
+                    id=str(uuid.uuid5(POINT_NAMESPACE, f"{p.id}@{version}")),
                     vector={
                         DENSE: p.dense,
                         SPARSE: models.SparseVector(
                             indices=p.sparse.indices, values=p.sparse.values
                         ),
                     },
-                    payload=p.payload,
+                    payload={**p.payload, _VERSION: version},
                 )
                 for p in points
             ],
             wait=True,
         )
-        await self._delete(episode_id, from_index=len(points))
+        await self._delete(episode_id, keep_version=version)
 
     async def delete_episode(self, episode_id: str) -> None:
-        await self._delete(episode_id, from_index=0)
+        await self._delete(episode_id, keep_version=None)
 
-    async def _delete(self, episode_id: str, from_index: int) -> None:
-        selector = models.Filter(
-            must=[
-                models.FieldCondition(key="episode_id", match=models.MatchValue(value=episode_id)),
-                models.FieldCondition(key="segment_index", range=models.Range(gte=from_index)),
-            ]
-        )
+    async def _delete(self, episode_id: str, keep_version: int | None) -> None:
+        kept: list[Any] = [] if keep_version is None else [_match(_VERSION, keep_version)]
+        selector = models.Filter(must=[_match("episode_id", episode_id)], must_not=kept)
         await self._client.delete(
             self._collection, points_selector=models.FilterSelector(filter=selector), wait=True
         )
 
-    async def publish(self) -> None:
-        """Nothing to do: every episode became visible whole when it was upserted."""
+    async def publish(self, final: bool = False) -> None:
+        """Every episode is visible whole once upserted; a complete rebuild goes live here."""
+        if self._rebuild and final:
+            await aliases.smoke_test(self._client, self._collection)
+            await aliases.switch(self._client, self._settings.collection, self._collection)
+
+    async def rollback(self) -> str:
+        return await aliases.rollback(self._client, self._settings.collection)
 
     async def search(self, query: StoreQuery) -> list[SegmentHit]:
         await self.meta()
@@ -205,7 +231,7 @@ class QdrantServerStore:
             SegmentHit(id=str(p.id), score=p.score, payload=dict(p.payload or {}))
             for p in response.points
         ]
-        return page_of(hits, query)
+        return page_of(newest_versions(hits), query)
 
     async def generation(self) -> str:
         meta = await self.meta()
@@ -234,12 +260,23 @@ class QdrantServerStore:
             ]
         )
         records, _ = await self._client.scroll(
-            self._collection, scroll_filter=wanted, limit=len(indexes), with_payload=True
+            self._collection, scroll_filter=wanted, limit=2 * len(indexes), with_payload=True
         )
-        return [SegmentHit(id=str(r.id), score=0.0, payload=dict(r.payload or {})) for r in records]
+        return newest_versions(
+            [SegmentHit(id=str(r.id), score=0.0, payload=dict(r.payload or {})) for r in records]
+        )
 
     async def close(self) -> None:
         await self._client.close()
+
+
+def newest_versions(hits: list[SegmentHit]) -> list[SegmentHit]:
+    """Per episode, only the hits of the newest version present (see the module docstring)."""
+    newest: dict[Any, int] = {}
+    for hit in hits:
+        episode = hit.payload.get("episode_id")
+        newest[episode] = max(newest.get(episode, 0), hit.payload.get(_VERSION, 0))
+    return [h for h in hits if h.payload.get(_VERSION, 0) == newest[h.payload.get("episode_id")]]
 
 
 def _match(key: str, value: Any) -> models.FieldCondition:

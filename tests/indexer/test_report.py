@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from indexer.cli import _arguments
+from indexer.cli import _arguments, main
 from indexer.report import Progress
 from podsearch.models import Episode
 
@@ -44,3 +44,11 @@ def test_feeds_and_opml_lists_repeat_and_something_must_be_given() -> None:
     )
     with pytest.raises(SystemExit):
         _arguments([])
+
+
+def test_rollback_without_an_earlier_generation_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PODSEARCH_STORE__PATH", str(tmp_path / "index"))
+    with pytest.raises(SystemExit, match="no earlier generation"):
+        main(["rollback"])

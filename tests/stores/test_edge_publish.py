@@ -112,3 +112,17 @@ async def test_rollback_serves_the_previous_generation_and_staging_restarts_from
     await EdgeWriter(tmp_path).rollback()
     with pytest.raises(IndexNotReady, match="no earlier generation"):
         await EdgeWriter(tmp_path).rollback()
+
+
+async def test_an_edge_rebuild_publishes_nothing_until_it_is_complete(
+    writer: EdgeWriter, tmp_path: Path
+) -> None:
+    await writer.close()
+    rebuilt = EdgeWriter(tmp_path, rebuild=True)
+    await rebuilt.prepare(tiny_meta())
+    await rebuilt.replace_episode("ep-new", noisy_points("ep-new", 20, 1))
+    await rebuilt.publish()  # periodic, mid-run
+    assert "ep-new" not in await episodes_seen(tmp_path)
+    await rebuilt.publish(final=True)
+    assert await episodes_seen(tmp_path) == {"ep-new"}
+    await rebuilt.close()

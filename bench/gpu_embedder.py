@@ -9,7 +9,7 @@ d_model 2048, d_kv 64, d_ff 5120, 24 layers, 32 heads, gated-gelu; then mean poo
 arithmetic as the real model, so its timings are the real model's. It measures one query's
 latency and segments/s at 128 tokens, in float32 and in bfloat16 (encoder in bf16, pooling and
 projection in fp32, as `embedder.instructor` runs it), counts non-finite outputs, compares bf16
-with fp32, and prints the figures beside the A10G limits of ../shared/DESIGN.md section 5.
+with fp32, and prints the figures beside the A10G limits of docs/design-notes.md.
 float16 is not measured: T5 overflows in it (the NaN of the system this one replaces).
 """
 
@@ -25,7 +25,7 @@ from transformers import T5Config, T5EncoderModel
 
 XL = {"d_model": 2048, "d_kv": 64, "d_ff": 5120, "num_layers": 24, "num_heads": 32}
 TINY = {"d_model": 64, "d_kv": 16, "d_ff": 128, "num_layers": 2, "num_heads": 4}
-# ../shared/DESIGN.md section 5: A10G ~70 TFLOPS bf16 / ~35 fp32 -> at most ~210 / ~105
+# docs/design-notes.md: A10G ~70 TFLOPS bf16 / ~35 fp32 -> at most ~210 / ~105
 # segments/s of 128 tokens; one query reads the weights once: at least ~4 ms bf16 / ~8 ms fp32.
 A10G = {
     "float32": {"segments_per_s": 105, "query_ms": 8},

@@ -8,7 +8,7 @@ Edge: `EdgeWriter` (staging shard, `publish` = HNSW build + copy) and `EdgeReade
 `QdrantServerStore` on qdrant-client's local mode with an on-disk path (see `local` for how its
 query side is loaded). Both write the same first 20 episodes into an empty on-disk index, one
 `replace_episode` each. Segments are synthetic in podsearch's schema (`bench.synthetic`): 384-d
-random unit vectors, BM25 of made-up talk. Queries (limit 10, as `StoreQuery` sends them): dense
+random unit vectors, BM25 of made-up talk. Queries (limit 10, fetched as the API does): dense
 (semantic mode), dense + podcast filter (~10% of segments), dense + BM25 fused by RRF (hybrid).
 """
 
@@ -25,7 +25,7 @@ from pathlib import Path
 from qdrant_client import AsyncQdrantClient
 
 from bench.report import machine, percentile, ratio, table
-from bench.synthetic import PODCASTS, Talk, Vectors, episodes
+from bench.synthetic import FINGERPRINT, PODCASTS, Talk, Vectors, episodes
 from podsearch.contract import EmbeddingRecipe
 from podsearch.index_meta import ChunkerConfig, IndexMeta
 from podsearch.models import SearchFilters, SegmentPoint, StoreQuery
@@ -34,6 +34,7 @@ from podsearch.settings import StoreSettings
 from podsearch.stores.edge import EdgeReader, EdgeWriter
 from podsearch.stores.qdrant_server import QdrantServerStore
 from podsearch.stores.schema import Bm25Encoder
+from search_api.service import depth_for
 
 DIM = 384
 Episodes = list[tuple[str, list[SegmentPoint]]]
@@ -58,15 +59,20 @@ def workload(size: int, queries: int) -> tuple[Episodes, Queries]:
     data = list(episodes(size, Vectors(DIM, "random", seed=1), Talk(seed=1)))
     vectors, talk, bm25 = Vectors(DIM, "random", seed=2), Talk(seed=2), Bm25Encoder()
     dense = vectors.sample(queries).tolist()
+    depth = depth_for(11, 1)  # what the API fetches for limit=10
     return data, {
-        "dense": [StoreQuery(limit=10, dense=v) for v in dense],
+        "dense": [StoreQuery(limit=depth, dense=v) for v in dense],
         "filtered": [
             StoreQuery(
-                limit=10, dense=v, filters=SearchFilters(podcasts=(PODCASTS[i % len(PODCASTS)],))
+                limit=depth,
+                dense=v,
+                filters=SearchFilters(podcasts=(PODCASTS[i % len(PODCASTS)],)),
             )
             for i, v in enumerate(dense)
         ],
-        "hybrid": [StoreQuery(limit=10, dense=v, sparse=bm25.query(talk.query())) for v in dense],
+        "hybrid": [
+            StoreQuery(limit=depth, dense=v, sparse=bm25.query(talk.query())) for v in dense
+        ],
     }
 
 
@@ -89,7 +95,7 @@ async def write(writer: SegmentWriter, data: Episodes) -> float:
     """Seconds `replace_episode` (the indexer's write) takes for these episodes, one by one."""
     started = time.perf_counter()
     for episode_id, episode_points in data:
-        await writer.replace_episode(episode_id, episode_points)
+        await writer.replace_episode(episode_id, FINGERPRINT, episode_points)
     return time.perf_counter() - started
 
 
@@ -137,7 +143,9 @@ async def local(root: Path, data: Episodes, queries: Queries) -> Figures:
     in_memory = QdrantServerStore(settings, client=AsyncQdrantClient(location=":memory:"))
     await in_memory.prepare(META)
     try:
-        await in_memory.replace_episode("bulk-load", [p for _, points in data for p in points])
+        await in_memory.replace_episode(
+            "bulk-load", FINGERPRINT, [p for _, points in data for p in points]
+        )
         return Figures(sample_rate, None, 0.0, *await query_figures(in_memory, queries))
     finally:
         await in_memory.close()

@@ -28,12 +28,13 @@ import qdrant_edge as qe
 
 from bench.report import machine, percentile, ratio, table
 from bench.shards import live_shard
-from bench.synthetic import Talk, VectorKind, Vectors, VectorSource, episodes
+from bench.synthetic import FINGERPRINT, Talk, VectorKind, Vectors, VectorSource, episodes
 from podsearch.contract import EmbeddingRecipe
 from podsearch.index_meta import ChunkerConfig, IndexMeta
 from podsearch.models import StoreQuery
 from podsearch.stores.edge import EdgeReader, EdgeWriter, _shard_config
 from podsearch.stores.schema import DENSE
+from search_api.service import depth_for
 
 EPISODE = 1000  # segments per write: fewer flushes than real 140-segment episodes at 1M
 INT8 = qe.ScalarQuantizationConfig(type=qe.ScalarType.Int8, quantile=0.99, always_ram=True)
@@ -58,7 +59,7 @@ async def build(root: Path, size: int, vectors: VectorSource) -> tuple[float, fl
     try:
         for episode_id, points in episodes(size, vectors, Talk(distinct=1000), EPISODE):
             started = time.perf_counter()
-            await writer.replace_episode(episode_id, points)
+            await writer.replace_episode(episode_id, FINGERPRINT, points)
             upsert_s += time.perf_counter() - started
         started = time.perf_counter()
         await writer.publish()
@@ -100,7 +101,7 @@ class RealVectors:
 
 def exact(root: Path, queries: list[list[float]]) -> tuple[list[set[str]], float]:
     """The true top 10 of each query, and the p50 of podsearch's request made exact."""
-    depth = StoreQuery(limit=10).depth  # podsearch fetches whole windows of hits with payloads
+    depth = depth_for(11, 1)  # what the API fetches (with payloads) for limit=10
     shard = live_shard(root)
     truth, samples = [], []
     try:
@@ -127,12 +128,13 @@ async def podsearch_queries(
     reader = EdgeReader(root)
     samples, found = [], 0
     try:
-        await reader.search(StoreQuery(limit=10, dense=queries[0]))  # open the shard
+        depth = depth_for(11, 1)  # what the API fetches for limit=10
+        await reader.search(StoreQuery(limit=depth, dense=queries[0]))  # open the shard
         for vector, expected in zip(queries, truth, strict=True):
             started = time.perf_counter()
-            hits = await reader.search(StoreQuery(limit=10, dense=vector))
+            hits = await reader.search(StoreQuery(limit=depth, dense=vector))
             samples.append((time.perf_counter() - started) * 1000)
-            found += len({h.id for h in hits} & expected)
+            found += len({h.id for h in hits[:10]} & expected)
     finally:
         await reader.close()
     return Latency(percentile(samples, 50), percentile(samples, 99), found / (10 * len(queries)))

@@ -27,6 +27,7 @@ SEGMENTS_PER_EPISODE = 140  # the Changelog corpus: ~42k segments in 299 episode
 WORDS_PER_SEGMENT = 120
 PODCASTS = [f"Podcast {i}" for i in range(10)]
 SPEAKERS = [f"Speaker {i}" for i in range(40)]
+FINGERPRINT = "x"  # every synthetic episode's; nothing re-indexes them
 VOCABULARY = [f"term{rank}" for rank in range(20_000)]
 ZIPF = list(accumulate(1 / rank for rank in range(1, len(VOCABULARY) + 1)))  # cumulative
 RANK, NOISE = 32, 0.1
@@ -104,6 +105,6 @@ def episodes(
             speakers = tuple(dict.fromkeys(pair))
             segment = Segment(episode, index, index * 40.0, index * 40.0 + 52.0, text, speakers)
             points.append(
-                SegmentPoint(segment.point_id, dense[index], sparse, segment.payload("x"))
+                SegmentPoint(segment.point_id, dense[index], sparse, segment.payload(FINGERPRINT))
             )
         yield episode.episode_id, points

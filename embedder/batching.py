@@ -18,6 +18,8 @@ from embedder.backends import EncodeResult
 from podsearch.contract import InputType
 from podsearch.errors import EmbedderResponseInvalid
 
+BATCH_HISTORY = 1000  # recent batch sizes kept for inspection
+
 RunBatch = Callable[[list[str], InputType], Awaitable[EncodeResult]]
 
 
@@ -57,7 +59,8 @@ class MicroBatcher:
         self._slots = asyncio.Semaphore(concurrency)
         self._worker: asyncio.Task[None] | None = None
         self._running: set[asyncio.Task[None]] = set()
-        self.batches: list[int] = []  # texts per encode call, for tests, benchmarks and logs
+        # Texts per encode call, the most recent only: a server runs for weeks.
+        self.batches: deque[int] = deque(maxlen=BATCH_HISTORY)
 
     async def submit(self, texts: Sequence[str], input_type: InputType) -> EncodeResult:
         """Encode `texts` (alone or beside others) and return their results only."""

@@ -1,7 +1,7 @@
 """instructor-xl (or any INSTRUCTOR folder) through InstructorEmbedding 1.0.1 itself.
 
-The stack is pinned (sentence-transformers 2.2.2, transformers 4.48.3, ../shared/DESIGN.md
-section 5); modern sentence-transformers with `prompt=` gives other vectors, so this is the only
+The stack is pinned (sentence-transformers 2.2.2, transformers 4.48.3, docs/design-notes.md
+says why); modern sentence-transformers with `prompt=` gives other vectors, so this is the only
 way we embed with instructor. Each text is paired with the instruction of its input type; the
 instructions belong to the recipe recorded with the index.
 

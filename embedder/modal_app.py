@@ -49,8 +49,8 @@ app = modal.App(settings.app_name)
 
 # ## Two images, pinned
 #
-# The GPU image carries the instructor stack exactly as the CPU tests run it (../shared/DESIGN.md
-# section 5): InstructorEmbedding 1.0.1 needs sentence-transformers 2.2.2, which needs
+# The GPU image carries the instructor stack exactly as the CPU tests run it (docs/design-notes.md
+# says why): InstructorEmbedding 1.0.1 needs sentence-transformers 2.2.2, which needs
 # transformers 4.48.3 and huggingface_hub 0.25.2; torch is >= 2.6 (CVE-2025-32434). The two
 # sentence-transformers-era packages go in with `--no-deps`: they declare a torchvision that
 # nothing imports. The web image has no torch at all, so a web container starts in a second.

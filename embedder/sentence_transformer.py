@@ -1,7 +1,7 @@
 """Any sentence-transformers model folder, through the sentence-transformers package itself.
 
-sentence-transformers is pinned at 2.2.2 (InstructorEmbedding needs it, ../shared/DESIGN.md
-section 5); it loads the bundled all-MiniLM-L6-v2 as well. Weights load only from a local folder
+sentence-transformers is pinned at 2.2.2 (InstructorEmbedding needs it, docs/design-notes.md);
+it loads the bundled all-MiniLM-L6-v2 as well. Weights load only from a local folder
 whose `model.safetensors` sha256 was checked first: nothing is ever downloaded.
 """
 

@@ -178,7 +178,7 @@ class Indexer:
             self._on_episode(episode, 0)
             return
         async with self._write_lock:
-            await self._writer.replace_episode(episode.episode_id, points)
+            await self._writer.replace_episode(episode.episode_id, fp, points)
             if episode.episode_id in self._known:
                 report.updated += 1
             else:

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 # Fixed namespace: point ids must be identical on every machine and every run.
 POINT_NAMESPACE = uuid.UUID("5b0d7c5e-8f2a-4c1e-9a57-6f3c2f4b9d10")
-PAGE_WINDOW = 100
 
 
 @dataclass(frozen=True)
@@ -80,25 +80,73 @@ class Segment:
     def content_hash(self) -> str:
         return hashlib.sha256(self.text.encode()).hexdigest()[:16]
 
-    def payload(self, episode_fingerprint: str) -> dict[str, Any]:
+    def payload(self, episode_fingerprint: str) -> SegmentPayload:
         """Episode metadata is denormalised into every segment: no join at query time."""
         ep = self.episode
-        return {
-            "episode_id": ep.episode_id,
-            "podcast": ep.podcast,
-            "episode_title": ep.title,
-            "published": ep.published.isoformat() if ep.published else None,
-            "url": ep.url,
-            "audio_url": ep.audio_url,
-            "segment_index": self.index,
-            "start": round(self.start, 2),
-            "end": round(self.end, 2),
-            "speakers": list(self.speakers),
-            "chapter": ep.chapter_at(self.start),
-            "text": self.text,
-            "content_hash": self.content_hash,
-            "episode_fingerprint": episode_fingerprint,
-        }
+        return SegmentPayload(
+            episode_id=ep.episode_id,
+            podcast=ep.podcast,
+            episode_title=ep.title,
+            published=ep.published.isoformat() if ep.published else None,
+            url=ep.url,
+            audio_url=ep.audio_url,
+            segment_index=self.index,
+            start=round(self.start, 2),
+            end=round(self.end, 2),
+            speakers=self.speakers,
+            chapter=ep.chapter_at(self.start),
+            text=self.text,
+            content_hash=self.content_hash,
+            episode_fingerprint=episode_fingerprint,
+        )
+
+
+@dataclass(frozen=True)
+class SegmentPayload:
+    """What the store keeps beside a segment's vectors: the one place that knows the keys.
+
+    The field names are the stored JSON keys (the index format: renaming one is a schema change,
+    see `index_meta.SCHEMA_VERSION`). `published` stays the ISO string the store indexes.
+    """
+
+    episode_id: str
+    podcast: str
+    episode_title: str
+    published: str | None
+    url: str | None
+    audio_url: str | None
+    segment_index: int
+    start: float
+    end: float
+    speakers: tuple[str, ...]
+    text: str
+    content_hash: str
+    episode_fingerprint: str
+    chapter: str | None = None  # the chapter the segment starts in, when the feed has chapters
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON for the store, keys in field order."""
+        return {**asdict(self), "speakers": list(self.speakers)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SegmentPayload:
+        """Read a stored payload back (JSON stores may return 60.0 as 60, lists for tuples)."""
+        return cls(
+            episode_id=str(data["episode_id"]),
+            podcast=str(data["podcast"]),
+            episode_title=str(data["episode_title"]),
+            published=data.get("published"),
+            url=data.get("url"),
+            audio_url=data.get("audio_url"),
+            segment_index=int(data["segment_index"]),
+            start=float(data["start"]),
+            end=float(data["end"]),
+            speakers=tuple(data.get("speakers") or ()),
+            text=str(data["text"]),
+            content_hash=str(data["content_hash"]),
+            episode_fingerprint=str(data["episode_fingerprint"]),
+            chapter=data.get("chapter"),
+        )
 
 
 @dataclass(frozen=True)
@@ -116,7 +164,7 @@ class SegmentPoint:
     id: str
     dense: list[float]
     sparse: SparseVector
-    payload: dict[str, Any]
+    payload: SegmentPayload
 
 
 @dataclass(frozen=True)
@@ -129,26 +177,15 @@ class SearchFilters:
     published_after: datetime | None = None
     published_before: datetime | None = None
 
-    def any_of(self) -> list[tuple[str, list[str]]]:
-        """(payload key, allowed values) of every restricted keyword field."""
-        fields = (
-            ("podcast", self.podcasts),
-            ("episode_id", self.episode_ids),
-            ("speakers", self.speakers),
-        )
-        return [(key, list(values)) for key, values in fields if values]
-
-    @property
-    def dated(self) -> bool:
-        return self.published_after is not None or self.published_before is not None
-
 
 @dataclass(frozen=True)
 class StoreQuery:
-    """One ranked query against the store: dense, sparse or both (then fused with RRF)."""
+    """One ranked query against the store: dense, sparse or both (then fused with RRF).
+
+    `limit` hits come back, best first (ties by id); the API cuts its pages from them.
+    """
 
     limit: int
-    offset: int = 0
     dense: list[float] | None = None
     sparse: SparseVector | None = None
     filters: SearchFilters = field(default_factory=SearchFilters)
@@ -156,15 +193,9 @@ class StoreQuery:
     score_threshold: float | None = None
 
     @property
-    def depth(self) -> int:
-        """Hits fetched from the engine: whole windows of PAGE_WINDOW, so every page of a window
-        is cut from the same candidates (the engine breaks score ties arbitrarily)."""
-        return -(-(self.offset + self.limit) // PAGE_WINDOW) * PAGE_WINDOW
-
-    @property
     def prefetch_limit(self) -> int:
-        """Each branch fetches enough candidates for the requested page (page 3 is never empty)."""
-        return max(50, 2 * self.depth)
+        """Each fused branch fetches enough candidates to fill `limit` from either side."""
+        return max(50, 2 * self.limit)
 
 
 @dataclass(frozen=True)
@@ -179,10 +210,4 @@ class SegmentHit:
 
     id: str
     score: float
-    payload: dict[str, Any]
-
-
-def page_of(hits: list[SegmentHit], query: StoreQuery) -> list[SegmentHit]:
-    """Order by score, ties by id, then slice: equal scores never swap between pages."""
-    ordered = sorted(hits, key=lambda hit: (-hit.score, hit.id))
-    return ordered[query.offset : query.offset + query.limit]
+    payload: SegmentPayload

@@ -61,8 +61,11 @@ class SegmentWriter(Protocol):
         """episode_id -> fingerprint of every episode fully stored (to skip unchanged ones)."""
         ...
 
-    async def replace_episode(self, episode_id: str, points: Sequence[SegmentPoint]) -> None:
-        """Store all of an episode's segments and drop any older ones it no longer has."""
+    async def replace_episode(
+        self, episode_id: str, fingerprint: str, points: Sequence[SegmentPoint]
+    ) -> None:
+        """Store all of an episode's segments and drop any older ones it no longer has;
+        `fingerprints()` reports `fingerprint` for it from then on."""
         ...
 
     async def delete_episode(self, episode_id: str) -> None: ...

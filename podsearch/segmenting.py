@@ -1,8 +1,9 @@
 """Cutting one episode's utterances into overlapping word windows that keep time and speakers.
 
-Windows are long enough to answer a question (DESIGN.md section 7, failure 7) and overlap so a
-passage cut at one window's edge is whole in the next. A word's time is interpolated inside its
-utterance; a window ends at a sentence end when one lies in its last fifth.
+Windows are long enough to answer a question (one-sentence chunks could not, see
+docs/design-notes.md) and overlap so a passage cut at one window's edge is whole in the next.
+A word's time is interpolated inside its utterance; a window ends at a sentence end when one
+lies in its last fifth.
 """
 
 from __future__ import annotations

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from podsearch.models import SegmentHit
+from podsearch.models import SegmentHit, SegmentPayload
 
 MAX_SEGMENTS_PER_MOMENT = 4  # ~5 minutes of talk at most: a moment, not a chapter
 ADJACENT_GAP_S = 2.0
@@ -33,33 +32,33 @@ class MomentDraft:
 
     @property
     def episode_id(self) -> str:
-        return str(self.hits[0].payload["episode_id"])
+        return self.hits[0].payload.episode_id
 
     @property
     def start(self) -> float:
-        return float(self.hits[0].payload["start"])
+        return self.hits[0].payload.start
 
     @property
     def end(self) -> float:
-        return max(float(h.payload["end"]) for h in self.hits)
+        return max(h.payload.end for h in self.hits)
 
     @property
     def indexes(self) -> list[int]:
-        return [int(h.payload["segment_index"]) for h in self.hits]
+        return [h.payload.segment_index for h in self.hits]
 
     @property
     def text(self) -> str:
-        return join_texts([str(h.payload["text"]) for h in self.hits])
+        return join_texts([h.payload.text for h in self.hits])
 
     @property
     def speakers(self) -> list[str]:
         seen: dict[str, None] = {}
         for hit in self.hits:
-            seen.update(dict.fromkeys(hit.payload.get("speakers") or []))
+            seen.update(dict.fromkeys(hit.payload.speakers))
         return list(seen)
 
     @property
-    def payload(self) -> dict[str, Any]:
+    def payload(self) -> SegmentPayload:
         """Episode metadata (the same on every segment of the episode)."""
         return self.hits[0].payload
 
@@ -87,8 +86,8 @@ def _shared_run(head: list[str], tail: list[str]) -> int:
 
 def _touches(moment: MomentDraft, hit: SegmentHit) -> bool:
     """Overlapping in time, or separated by a pause of at most ADJACENT_GAP_S."""
-    start, end = float(hit.payload["start"]), float(hit.payload["end"])
-    return start <= moment.end + ADJACENT_GAP_S and end + ADJACENT_GAP_S >= moment.start
+    seg = hit.payload
+    return seg.start <= moment.end + ADJACENT_GAP_S and seg.end + ADJACENT_GAP_S >= moment.start
 
 
 def merge_moments(hits: Sequence[SegmentHit]) -> list[MomentDraft]:
@@ -100,7 +99,7 @@ def merge_moments(hits: Sequence[SegmentHit]) -> list[MomentDraft]:
     moments: list[MomentDraft] = []
     by_episode: dict[str, list[MomentDraft]] = {}
     for hit in sorted(hits, key=lambda h: (-h.score, h.id)):
-        episode = by_episode.setdefault(str(hit.payload["episode_id"]), [])
+        episode = by_episode.setdefault(hit.payload.episode_id, [])
         touched = [m for m in episode if _touches(m, hit)]
         if not touched:
             moment = MomentDraft([hit])
@@ -108,7 +107,7 @@ def merge_moments(hits: Sequence[SegmentHit]) -> list[MomentDraft]:
             moments.append(moment)
         elif len(touched) == 1 and len(touched[0].hits) < MAX_SEGMENTS_PER_MOMENT:
             touched[0].hits.append(hit)
-            touched[0].hits.sort(key=lambda h: int(h.payload["segment_index"]))
+            touched[0].hits.sort(key=lambda h: h.payload.segment_index)
     return moments
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from podsearch.errors import EmbedderError
 from podsearch.index_meta import IndexMeta
-from podsearch.models import PAGE_WINDOW, SearchFilters, SegmentHit, StoreQuery
+from podsearch.models import SearchFilters, SegmentHit, SegmentPayload, StoreQuery
 from podsearch.ports import Embedder, SegmentReader
 from podsearch.stores.schema import Bm25Encoder
 from search_api.embedding_cache import QueryEmbeddingCache
@@ -32,6 +32,7 @@ from search_api.schemas import (
 )
 from search_api.settings import ApiOptions
 
+PAGE_WINDOW = 100  # segments are fetched in whole windows of this many
 MAX_DEPTH = 3000  # segments fetched for one page at most
 
 
@@ -55,9 +56,9 @@ def normalise_query(text: str) -> str:
     return " ".join(text.split())
 
 
-def play_url(payload: dict[str, Any], start: float, end: float | None = None) -> str | None:
+def play_url(payload: SegmentPayload, start: float, end: float | None = None) -> str | None:
     """A media-fragment link (`#t=`) that starts playback at the moment (and ends it)."""
-    base = payload.get("audio_url") or payload.get("url")
+    base = payload.audio_url or payload.url
     if not base:
         return None
     return f"{base}#t={start:.0f}" + (f",{end:.0f}" if end is not None else "")
@@ -209,9 +210,9 @@ class SearchService:
         return Moment(
             score=draft.score,
             episode_id=draft.episode_id,
-            podcast=p["podcast"],
-            episode_title=p["episode_title"],
-            published=p.get("published"),
+            podcast=p.podcast,
+            episode_title=p.episode_title,
+            published=p.published,
             start=draft.start,
             end=draft.end,
             speakers=draft.speakers,
@@ -229,7 +230,7 @@ class SearchService:
         """The words said just before and just after the moment (neighbouring segments)."""
         first, last = min(draft.indexes), max(draft.indexes)
         found = {
-            int(h.payload["segment_index"]): h
+            h.payload.segment_index: h
             for h in await self.reader.segments(draft.episode_id, [first - 1, last + 1])
         }
         return _outside(found.get(first - 1), draft, before=True), _outside(
@@ -241,7 +242,7 @@ def _outside(neighbour: SegmentHit | None, draft: MomentDraft, before: bool) -> 
     """The neighbour's words that the moment does not already contain."""
     if neighbour is None:
         return None
-    words, inside = str(neighbour.payload["text"]).split(), draft.text.split()
+    words, inside = neighbour.payload.text.split(), draft.text.split()
     joined = join_texts(
         [" ".join(words), " ".join(inside)] if before else [" ".join(inside), " ".join(words)]
     ).split()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,3 +22,10 @@ def tiny_meta(dimension: int = 8, model_id: str = "test/tiny") -> IndexMeta:
 
 def utc(day: str) -> datetime:
     return datetime.fromisoformat(day).replace(tzinfo=UTC)
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (for a server to take, or a client to find closed)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

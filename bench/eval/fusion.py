@@ -2,7 +2,7 @@
 
 `qdrant_edge.Fusion.Rrf` takes `weights`: a point at 0-based position p of a branch of weight w
 scores 1 / ((p + 1) / w + k - 1), i.e. 1 / (k + p) at w = 1. The request mirrors
-`podsearch.stores.edge._query_request` (no filters) with weights added, and its hits go through
+`podsearch.stores.edge._request` (no filters) with weights added, and its hits go through
 the service's own paging and moment merging; the sweep checks that weights (1, 1) reproduce
 `SearchService`'s hybrid answers.
 """
@@ -12,7 +12,8 @@ from __future__ import annotations
 import qdrant_edge as qe
 
 from bench.eval.metrics import K, Span
-from podsearch.models import SegmentHit, SparseVector, StoreQuery, page_of
+from podsearch.models import SparseVector, StoreQuery
+from podsearch.stores.plan import hit, ranked
 from podsearch.stores.schema import DENSE, SPARSE
 from search_api.moments import merge_moments
 from search_api.service import depth_for
@@ -20,8 +21,8 @@ from search_api.service import depth_for
 
 def weighted_request(
     dense: list[float], sparse: SparseVector, k: int, weights: tuple[float, float]
-) -> tuple[qe.QueryRequest, StoreQuery]:
-    """The engine request for one page of hybrid results, and the page it stands for."""
+) -> qe.QueryRequest:
+    """The engine request for the hits of one page of hybrid results, as the API fetches them."""
     page = StoreQuery(limit=depth_for(K + 1, 1))
     bm25 = qe.SparseVector(indices=sparse.indices, values=sparse.values)
     prefetches = [
@@ -30,9 +31,9 @@ def weighted_request(
     ]
     fusion: qe.Fusion.Rrf = qe.Fusion.Rrf(k=k, weights=list(weights))
     request = qe.QueryRequest(
-        query=fusion, prefetches=prefetches, limit=page.depth, with_payload=True
+        query=fusion, prefetches=prefetches, limit=page.limit, with_payload=True
     )
-    return request, page
+    return request
 
 
 def weighted_hybrid(
@@ -43,7 +44,6 @@ def weighted_hybrid(
     weights: tuple[float, float],
 ) -> list[Span]:
     """The top-K moments of a hybrid search whose dense and BM25 branches carry `weights`."""
-    request, page = weighted_request(dense, sparse, k, weights)
-    hits = [SegmentHit(str(p.id), p.score, dict(p.payload or {})) for p in shard.query(request)]
-    moments = merge_moments(page_of(hits, page))
+    request = weighted_request(dense, sparse, k, weights)
+    moments = merge_moments(ranked(hit(p.id, p.score, p.payload) for p in shard.query(request)))
     return [Span(m.episode_id, m.start, m.end) for m in moments[:K]]

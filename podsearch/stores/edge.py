@@ -19,17 +19,10 @@ import qdrant_edge as qe
 
 from podsearch.errors import IndexMismatch, IndexNotReady, StoreUnavailable
 from podsearch.index_meta import IndexMeta
-from podsearch.models import (
-    PodcastStats,
-    SearchFilters,
-    SegmentHit,
-    SegmentPoint,
-    SparseVector,
-    StoreQuery,
-    page_of,
-)
+from podsearch.models import PodcastStats, SegmentHit, SegmentPoint, SparseVector, StoreQuery
+from podsearch.stores import plan
 from podsearch.stores.generations import GenerationDir, WriterLock
-from podsearch.stores.schema import DENSE, PAYLOAD_INDEXES, SPARSE, query_branches
+from podsearch.stores.schema import DENSE, PAYLOAD_INDEXES, SPARSE
 
 log = logging.getLogger(__name__)
 
@@ -108,13 +101,15 @@ class EdgeWriter:
     async def fingerprints(self) -> Mapping[str, str]:
         return dict(self._fingerprints)
 
-    async def replace_episode(self, episode_id: str, points: Sequence[SegmentPoint]) -> None:
+    async def replace_episode(
+        self, episode_id: str, fingerprint: str, points: Sequence[SegmentPoint]
+    ) -> None:
         shard = self._open_shard
         shard.update(qe.UpdateOperation.delete_points_by_filter(_episode_filter(episode_id)))
         shard.update(qe.UpdateOperation.upsert_points([_to_point(p) for p in points]))
         shard.flush()
         # Recorded only once the episode is flushed: a crash before this re-indexes it.
-        self._fingerprints[episode_id] = str(points[0].payload["episode_fingerprint"])
+        self._fingerprints[episode_id] = fingerprint
         _write_json_atomically(self._dirs.staging / _EPISODES, self._fingerprints)
         self._dirty = True
 
@@ -207,14 +202,12 @@ class EdgeReader:
 
     async def search(self, query: StoreQuery) -> list[SegmentHit]:
         shard, _ = self._live()
-        request = _query_request(query)
-        if request is None:
+        search = plan.plan_search(query)
+        if search is None:
             return []
-        hits = [
-            SegmentHit(id=str(p.id), score=p.score, payload=dict(p.payload or {}))
-            for p in shard.query(request)
-        ]
-        return page_of(hits, query)
+        return plan.ranked(
+            plan.hit(p.id, p.score, p.payload) for p in shard.query(_request(search))
+        )
 
     async def generation(self) -> str:
         self._live()
@@ -223,26 +216,22 @@ class EdgeReader:
 
     async def podcasts(self) -> dict[str, PodcastStats]:
         shard, _ = self._live()
-        response = shard.facet(qe.FacetRequest(key="podcast", limit=10_000, exact=True))
-        stats = {}
-        for hit in response.hits:
-            firsts = qe.Filter(must=[_match("podcast", hit.value), _match("segment_index", 0)])
-            episodes = shard.count(qe.CountRequest(exact=True, filter=firsts))
-            stats[str(hit.value)] = PodcastStats(episodes=episodes, segments=hit.count)
-        return stats
+
+        def facet(where: plan.Where) -> list[tuple[Any, int]]:
+            request = qe.FacetRequest(
+                key=plan.PODCAST, limit=plan.FACET_LIMIT, exact=True, filter=_filter(where)
+            )
+            return [(hit.value, hit.count) for hit in shard.facet(request).hits]
+
+        return plan.podcast_stats(facet(()), facet(plan.FIRST_SEGMENTS))
 
     async def segments(self, episode_id: str, indexes: Sequence[int]) -> list[SegmentHit]:
         shard, _ = self._live()
-        wanted = qe.Filter(
-            must=[
-                _match("episode_id", episode_id),
-                qe.FieldCondition(key="segment_index", match=qe.MatchAny(any=list(indexes))),
-            ]
-        )
+        wanted = _filter(plan.some_segments(episode_id, indexes))
         records, _ = shard.scroll(
             qe.ScrollRequest(limit=len(indexes), filter=wanted, with_payload=True)
         )
-        return [SegmentHit(id=str(r.id), score=0.0, payload=dict(r.payload or {})) for r in records]
+        return [plan.hit(r.id, 0.0, r.payload) for r in records]
 
     async def close(self) -> None:
         if self._shard is not None:
@@ -251,30 +240,39 @@ class EdgeReader:
 
 
 def _to_point(point: SegmentPoint) -> qe.Point:
-    sparse = qe.SparseVector(indices=point.sparse.indices, values=point.sparse.values)
-    return qe.Point(id=point.id, vector={DENSE: point.dense, SPARSE: sparse}, payload=point.payload)
-
-
-def _match(key: str, value: str | int | bool) -> qe.FieldCondition:
-    return qe.FieldCondition(key=key, match=qe.MatchValue(value))
+    return qe.Point(
+        id=point.id,
+        vector={DENSE: point.dense, SPARSE: _vector(point.sparse)},
+        payload=point.payload.to_dict(),
+    )
 
 
 def _episode_filter(episode_id: str) -> qe.Filter:
-    return qe.Filter(must=[_match("episode_id", episode_id)])
+    return _must(plan.episode_segments(episode_id))
 
 
-def _filter(filters: SearchFilters) -> qe.Filter | None:
-    must: list[Any] = [
-        qe.FieldCondition(key=key, match=qe.MatchAny(any=values))
-        for key, values in filters.any_of()
-    ]
-    if filters.dated:
-        after, before = filters.published_after, filters.published_before
-        window = qe.RangeDateTime(
-            gte=after.isoformat() if after else None, lte=before.isoformat() if before else None
-        )
-        must.append(qe.FieldCondition(key="published", range=window))
-    return qe.Filter(must=must) if must else None
+def _condition(condition: plan.Condition) -> qe.FieldCondition:
+    match condition:
+        case plan.Match(key, value):
+            return qe.FieldCondition(key=key, match=qe.MatchValue(value))
+        case plan.AnyOf(key, values):
+            return qe.FieldCondition(key=key, match=qe.MatchAny(any=values))
+        case plan.AtLeast(key, value):
+            return qe.FieldCondition(key=key, range=qe.RangeFloat(gte=value))
+        case plan.Between(key, after, before):
+            window = qe.RangeDateTime(
+                gte=after.isoformat() if after else None,
+                lte=before.isoformat() if before else None,
+            )
+            return qe.FieldCondition(key=key, range=window)
+
+
+def _must(where: plan.Where) -> qe.Filter:
+    return qe.Filter(must=[_condition(c) for c in where])
+
+
+def _filter(where: plan.Where) -> qe.Filter | None:
+    return _must(where) if where else None
 
 
 def _vector(vector: list[float] | SparseVector) -> list[float] | qe.SparseVector:
@@ -283,25 +281,23 @@ def _vector(vector: list[float] | SparseVector) -> list[float] | qe.SparseVector
     return vector
 
 
-def _query_request(query: StoreQuery) -> qe.QueryRequest | None:
-    branches = [(using, _vector(vector)) for using, vector in query_branches(query)]
-    if not branches:
-        return None
-    flt = _filter(query.filters)
+def _nearest(branch: plan.Branch) -> Any:
+    return qe.Query.Nearest(_vector(branch.vector), using=branch.using)
+
+
+def _request(search: plan.SearchPlan) -> qe.QueryRequest:
+    flt = _filter(search.where)
     common: dict[str, Any] = {
-        "limit": query.depth,
+        "limit": search.limit,
         "filter": flt,
         "with_payload": True,
-        "score_threshold": query.score_threshold,
+        "score_threshold": search.score_threshold,
     }
-    if len(branches) == 1:
-        using, vector = branches[0]
-        return qe.QueryRequest(query=qe.Query.Nearest(vector, using=using), **common)
+    if not search.fused:
+        return qe.QueryRequest(query=_nearest(search.branches[0]), **common)
     prefetches = [
-        qe.Prefetch(
-            limit=query.prefetch_limit, query=qe.Query.Nearest(vector, using=using), filter=flt
-        )
-        for using, vector in branches
+        qe.Prefetch(limit=search.prefetch_limit, query=_nearest(branch), filter=flt)
+        for branch in search.branches
     ]
-    fusion: Any = qe.Fusion.Rrf(k=query.rrf_k)  # the stub types Rrf apart from Fusion
+    fusion: Any = qe.Fusion.Rrf(k=search.rrf_k)  # the stub types Rrf apart from Fusion
     return qe.QueryRequest(query=fusion, prefetches=prefetches, **common)

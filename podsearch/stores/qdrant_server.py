@@ -4,7 +4,7 @@ One class serves both sides. Qdrant has no multi-operation transactions, so re-i
 episode writes its new segments as a new *version* (new point ids, payload `version`) with one
 upsert, then deletes every other version. Between the two, or after a crash between them, an
 episode has two complete versions; readers keep, per episode, only the newest version among
-the hits they got, so no answer ever mixes an episode's old and new segments. `publish` has
+the points they got, so no answer ever mixes an episode's old and new segments. `publish` has
 nothing to do, except at the end of a `--rebuild` (see `qdrant_aliases`). The index metadata
 lives in the collection's own metadata. Tests run it on qdrant-client's in-process local mode
 (`url=":memory:"`), which speaks the same client API.
@@ -16,7 +16,7 @@ import hashlib
 import time
 import uuid
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from qdrant_client import AsyncQdrantClient, models
@@ -27,16 +27,15 @@ from podsearch.index_meta import IndexMeta
 from podsearch.models import (
     POINT_NAMESPACE,
     PodcastStats,
-    SearchFilters,
     SegmentHit,
     SegmentPoint,
     SparseVector,
     StoreQuery,
-    page_of,
 )
 from podsearch.settings import StoreSettings
+from podsearch.stores import plan
 from podsearch.stores import qdrant_aliases as aliases
-from podsearch.stores.schema import DENSE, PAYLOAD_INDEXES, SPARSE, query_branches
+from podsearch.stores.schema import DENSE, PAYLOAD_INDEXES, SPARSE
 
 _META_KEY = "podsearch"
 _VERSION = "version"  # an episode's write time (ns): which of its versions readers keep
@@ -132,44 +131,38 @@ class QdrantServerStore:
 
     async def fingerprints(self) -> Mapping[str, str]:
         """Read from each episode's first segment (written in the same upsert as the rest)."""
-        found: dict[str, str] = {}
-        newest: dict[str, int] = {}
+        firsts: list[Any] = []
         offset: Any = None
-        first = models.Filter(
-            must=[models.FieldCondition(key="segment_index", match=models.MatchValue(value=0))]
-        )
+        episode_key, fingerprint_key = plan.FINGERPRINT_KEYS
         while True:
             records, offset = await self._client.scroll(
                 self._collection,
-                scroll_filter=first,
+                scroll_filter=_filter(plan.FIRST_SEGMENTS),
                 limit=1000,
                 offset=offset,
-                with_payload=["episode_id", "episode_fingerprint", _VERSION],
+                with_payload=[*plan.FINGERPRINT_KEYS, _VERSION],
             )
-            for record in records:
-                payload = record.payload or {}
-                episode = str(payload["episode_id"])
-                if payload.get(_VERSION, 0) >= newest.get(episode, 0):
-                    newest[episode] = payload.get(_VERSION, 0)
-                    found[episode] = str(payload["episode_fingerprint"])
+            firsts += records
             if offset is None:
-                return found
+                break
+        return {
+            str(payload[episode_key]): str(payload[fingerprint_key])
+            for payload in (r.payload or {} for r in _newest_versions(firsts))
+        }
 
-    async def replace_episode(self, episode_id: str, points: Sequence[SegmentPoint]) -> None:
-        """Write the new version whole, then drop the others (readers pick one version)."""
+    async def replace_episode(
+        self, episode_id: str, fingerprint: str, points: Sequence[SegmentPoint]
+    ) -> None:
+        """Write the new version whole, then drop the others (readers pick one version). The
+        fingerprint travels in every segment's payload; `fingerprints` reads it back."""
         version = time.time_ns()
         await self._client.upsert(
             self._collection,
             points=[
                 models.PointStruct(
                     id=str(uuid.uuid5(POINT_NAMESPACE, f"{p.id}@{version}")),
-                    vector={
-                        DENSE: p.dense,
-                        SPARSE: models.SparseVector(
-                            indices=p.sparse.indices, values=p.sparse.values
-                        ),
-                    },
-                    payload={**p.payload, _VERSION: version},
+                    vector={DENSE: p.dense, SPARSE: _vector(p.sparse)},
+                    payload={**p.payload.to_dict(), _VERSION: version},
                 )
                 for p in points
             ],
@@ -181,8 +174,9 @@ class QdrantServerStore:
         await self._delete(episode_id, keep_version=None)
 
     async def _delete(self, episode_id: str, keep_version: int | None) -> None:
-        kept: list[Any] = [] if keep_version is None else [_match(_VERSION, keep_version)]
-        selector = models.Filter(must=[_match("episode_id", episode_id)], must_not=kept)
+        selector = _must(plan.episode_segments(episode_id))
+        if keep_version is not None:
+            selector.must_not = [_condition(plan.Match(_VERSION, keep_version))]
         await self._client.delete(
             self._collection, points_selector=models.FilterSelector(filter=selector), wait=True
         )
@@ -198,40 +192,42 @@ class QdrantServerStore:
 
     async def search(self, query: StoreQuery) -> list[SegmentHit]:
         await self.meta()
-        branches = [(using, _vector(vector)) for using, vector in query_branches(query)]
-        if not branches:
+        search = plan.plan_search(query)
+        if search is None:
             return []
-        flt = _filter(query.filters)
+        flt = _filter(search.where)
         common: dict[str, Any] = {
-            "limit": query.depth,
+            "limit": search.limit,
             "query_filter": flt,
             "with_payload": True,
-            "score_threshold": query.score_threshold,
+            "score_threshold": search.score_threshold,
         }
         try:
-            if len(branches) == 1:
-                using, vector = branches[0]
+            if not search.fused:
+                branch = search.branches[0]
                 response = await self._client.query_points(
-                    self._collection, query=vector, using=using, **common
+                    self._collection, query=_vector(branch.vector), using=branch.using, **common
                 )
             else:
                 prefetch = [
-                    models.Prefetch(query=v, using=u, limit=query.prefetch_limit, filter=flt)
-                    for u, v in branches
+                    models.Prefetch(
+                        query=_vector(b.vector),
+                        using=b.using,
+                        limit=search.prefetch_limit,
+                        filter=flt,
+                    )
+                    for b in search.branches
                 ]
                 response = await self._client.query_points(
                     self._collection,
                     prefetch=prefetch,
-                    query=models.RrfQuery(rrf=models.Rrf(k=query.rrf_k)),
+                    query=models.RrfQuery(rrf=models.Rrf(k=search.rrf_k)),
                     **common,
                 )
         except (ApiException, OSError) as exc:
             raise StoreUnavailable(f"Qdrant query failed: {exc}") from exc
-        hits = [
-            SegmentHit(id=str(p.id), score=p.score, payload=dict(p.payload or {}))
-            for p in response.points
-        ]
-        return page_of(newest_versions(hits), query)
+        points = _newest_versions(response.points)
+        return plan.ranked(plan.hit(p.id, p.score, p.payload) for p in points)
 
     async def generation(self) -> str:
         meta = await self.meta()
@@ -240,47 +236,42 @@ class QdrantServerStore:
 
     async def podcasts(self) -> dict[str, PodcastStats]:
         await self.meta()
-        response = await self._client.facet(
-            self._collection, key="podcast", limit=10_000, exact=True
-        )
-        stats = {}
-        for hit in response.hits:
-            firsts = models.Filter(must=[_match("podcast", hit.value), _match("segment_index", 0)])
-            counted = await self._client.count(self._collection, count_filter=firsts, exact=True)
-            stats[str(hit.value)] = PodcastStats(episodes=counted.count, segments=hit.count)
-        return stats
+
+        async def facet(where: plan.Where) -> list[tuple[Any, int]]:
+            response = await self._client.facet(
+                self._collection,
+                key=plan.PODCAST,
+                facet_filter=_filter(where),
+                limit=plan.FACET_LIMIT,
+                exact=True,
+            )
+            return [(hit.value, hit.count) for hit in response.hits]
+
+        return plan.podcast_stats(await facet(()), await facet(plan.FIRST_SEGMENTS))
 
     async def segments(self, episode_id: str, indexes: Sequence[int]) -> list[SegmentHit]:
-        wanted = models.Filter(
-            must=[
-                _match("episode_id", episode_id),
-                models.FieldCondition(
-                    key="segment_index", match=models.MatchAny(any=list(indexes))
-                ),
-            ]
-        )
+        wanted = _filter(plan.some_segments(episode_id, indexes))
         records, _ = await self._client.scroll(
             self._collection, scroll_filter=wanted, limit=2 * len(indexes), with_payload=True
         )
-        return newest_versions(
-            [SegmentHit(id=str(r.id), score=0.0, payload=dict(r.payload or {})) for r in records]
-        )
+        return [plan.hit(r.id, 0.0, r.payload) for r in _newest_versions(records)]
 
     async def close(self) -> None:
         await self._client.close()
 
 
-def newest_versions(hits: list[SegmentHit]) -> list[SegmentHit]:
-    """Per episode, only the hits of the newest version present (see the module docstring)."""
+def _newest_versions(points: Iterable[Any]) -> list[Any]:
+    """Per episode, only the points of its newest version present (see the module docstring)."""
+    listed = list(points)
+
+    def version(point: Any) -> tuple[Any, int]:
+        payload = point.payload or {}
+        return payload.get("episode_id"), int(payload.get(_VERSION, 0))
+
     newest: dict[Any, int] = {}
-    for hit in hits:
-        episode = hit.payload.get("episode_id")
-        newest[episode] = max(newest.get(episode, 0), hit.payload.get(_VERSION, 0))
-    return [h for h in hits if h.payload.get(_VERSION, 0) == newest[h.payload.get("episode_id")]]
-
-
-def _match(key: str, value: Any) -> models.FieldCondition:
-    return models.FieldCondition(key=key, match=models.MatchValue(value=value))
+    for episode, number in map(version, listed):
+        newest[episode] = max(newest.get(episode, 0), number)
+    return [p for p in listed if newest[version(p)[0]] == version(p)[1]]
 
 
 def _vector(vector: list[float] | SparseVector) -> Any:
@@ -289,12 +280,21 @@ def _vector(vector: list[float] | SparseVector) -> Any:
     return vector
 
 
-def _filter(filters: SearchFilters) -> models.Filter | None:
-    must: list[Any] = [
-        models.FieldCondition(key=key, match=models.MatchAny(any=values))
-        for key, values in filters.any_of()
-    ]
-    if filters.dated:
-        window = models.DatetimeRange(gte=filters.published_after, lte=filters.published_before)
-        must.append(models.FieldCondition(key="published", range=window))
-    return models.Filter(must=must) if must else None
+def _condition(condition: plan.Condition) -> models.FieldCondition:
+    match condition:
+        case plan.Match(key, value):
+            return models.FieldCondition(key=key, match=models.MatchValue(value=value))
+        case plan.AnyOf(key, values):
+            return models.FieldCondition(key=key, match=models.MatchAny(any=values))
+        case plan.AtLeast(key, value):
+            return models.FieldCondition(key=key, range=models.Range(gte=value))
+        case plan.Between(key, after, before):
+            return models.FieldCondition(key=key, range=models.DatetimeRange(gte=after, lte=before))
+
+
+def _must(where: plan.Where) -> models.Filter:
+    return models.Filter(must=[_condition(c) for c in where])
+
+
+def _filter(where: plan.Where) -> models.Filter | None:
+    return _must(where) if where else None

@@ -11,7 +11,7 @@ from typing import Literal
 
 from qdrant_edge import Bm25, Bm25Config
 
-from podsearch.models import SparseVector, StoreQuery
+from podsearch.models import SparseVector
 
 DENSE = "dense"
 SPARSE = "bm25"
@@ -45,13 +45,3 @@ class Bm25Encoder:
     def query(self, text: str) -> SparseVector:
         vector = self._model.embed_query(text)
         return SparseVector(indices=list(vector.indices), values=list(vector.values))
-
-
-def query_branches(query: StoreQuery) -> list[tuple[str, list[float] | SparseVector]]:
-    """(vector name, vector) of each non-empty branch (a stop-word-only query has no terms)."""
-    branches: list[tuple[str, list[float] | SparseVector]] = []
-    if query.dense is not None:
-        branches.append((DENSE, query.dense))
-    if query.sparse is not None and query.sparse.indices:
-        branches.append((SPARSE, query.sparse))
-    return branches

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -21,6 +21,7 @@ from tests.deploy.support import (
     parse_dockerfile,
     service_environment,
 )
+from tests.fakes import FakeBackend
 from tests.support import REPO
 
 # The deployables: compose service -> the settings its console script reads.
@@ -34,18 +35,13 @@ LISTEN: dict[str, tuple[str, ...]] = {"search_api": ("api",), "embedder": ("embe
 _IDLE_RECIPE = EmbeddingRecipe(model_id="test/idle", dimension=4)
 
 
-@dataclass(frozen=True)
-class IdleBackend:
-    """Satisfies `embedder.backends.Backend` so the app can be built; never asked to encode."""
+@dataclass
+class IdleBackend(FakeBackend):
+    """Lets the app be built for route introspection; never asked to encode."""
 
-    name: str = "idle"
     recipe: EmbeddingRecipe = _IDLE_RECIPE
-    device: str = "cpu"
-    dtype: str = "float32"
-    load_seconds: float | None = None
-    versions: Mapping[str, str] = field(default_factory=dict)
 
-    def encode(self, texts: Sequence[str], input_type: InputType) -> Any:
+    def vectors(self, texts: Sequence[str], input_type: InputType) -> list[list[float]]:
         raise AssertionError("built for route introspection only")
 
 

@@ -11,7 +11,6 @@ import fnmatch
 import json
 import re
 import shlex
-import socket
 import subprocess
 import sys
 import threading
@@ -360,12 +359,6 @@ def http_stub(status: int) -> Iterator[tuple[int, list[str]]]:
         server.shutdown()
         server.server_close()
         thread.join()
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def run_probe(argv: list[str], port: int) -> int:

@@ -26,7 +26,6 @@ from tests.deploy.support import (
     PINNED_TAG,
     Dockerfile,
     build_args,
-    closed_port,
     console_scripts,
     container_port,
     env_example,
@@ -41,7 +40,7 @@ from tests.deploy.support import (
     setting_value,
     status_of,
 )
-from tests.support import REPO
+from tests.support import REPO, free_port
 
 # Qdrant's own probes (https://qdrant.tech/documentation/guides/monitoring/#kubernetes-health-endpoints);
 # its image is not ours to introspect.
@@ -330,7 +329,7 @@ def test_healthcheck_probe_passes_on_200_and_fails_on_503_or_no_server(
     assert asked == [expected]
     with http_stub(503) as (port, asked):
         assert run_probe(argv, port) != 0
-    assert run_probe(argv, closed_port()) != 0
+    assert run_probe(argv, free_port()) != 0
 
 
 def test_compose_file_needs_no_variable_it_does_not_default(

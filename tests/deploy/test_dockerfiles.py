@@ -23,7 +23,6 @@ from tests.deploy.support import (
     PINNED_TAG,
     Dockerfile,
     Instruction,
-    closed_port,
     console_scripts,
     copy_sources,
     dockerignore_excludes,
@@ -34,7 +33,7 @@ from tests.deploy.support import (
     setting_value,
     status_of,
 )
-from tests.support import REPO
+from tests.support import REPO, free_port
 
 # Deployable -> the extra its image installs.
 EXTRAS = {"search_api": "api", "embedder": "embedder", "indexer": "indexer"}
@@ -220,7 +219,7 @@ def test_image_healthcheck_passes_on_200_and_fails_on_503_or_no_server(
     assert asked == [urlsplit(probe_url(argv)).path]
     with http_stub(503) as (port, _):
         assert run_probe(argv, port) != 0
-    assert run_probe(argv, closed_port()) != 0
+    assert run_probe(argv, free_port()) != 0
 
 
 @pytest.mark.parametrize(

@@ -13,10 +13,11 @@ import pytest
 from pydantic import SecretStr
 
 from embedder.app import create_app
-from embedder.backends import Backend, EncodeResult
+from embedder.backends import Backend
 from podsearch.contract import EmbedderHealth, EmbeddingRecipe, EmbeddingResponse, InputType
 from podsearch.embedder_client import HttpEmbedder
 from podsearch.settings import EmbedderClientSettings
+from tests.fakes import FakeBackend
 
 TEXTS = [
     "how do I water tomatoes",
@@ -216,36 +217,21 @@ SCRIPTED_RECIPE = EmbeddingRecipe(model_id="test/scripted", dimension=3)
 
 
 @dataclass
-class ScriptedBackend:
-    """Returns what `make` builds from the texts; gates and counts concurrent calls."""
+class ScriptedBackend(FakeBackend):
+    """Returns what `make` builds from the texts, once `gate` opens."""
 
+    recipe: EmbeddingRecipe = SCRIPTED_RECIPE
     make: str = "ok"
     gate: threading.Event = field(default_factory=threading.Event)
-    running: int = 0
-    most_running: int = 0
-    name: str = "scripted"
-    recipe: EmbeddingRecipe = SCRIPTED_RECIPE
-    device: str = "cpu"
-    dtype: str = "float32"
-    load_seconds: float | None = None
-    versions: dict[str, str] = field(default_factory=dict)
 
-    def encode(self, texts: Sequence[str], input_type: InputType) -> EncodeResult:
-        self.running += 1
-        self.most_running = max(self.most_running, self.running)
-        try:
-            self.gate.wait(timeout=10)
-            if self.make == "raise":
-                raise RuntimeError("CUDA error: device-side assert triggered")
-            vector = {"nan": [math.nan, 0.0, 1.0], "inf": [math.inf, 0.0, 0.0]}.get(
-                self.make, [0.0, 1.0] if self.make == "short" else [0.6, 0.8, 0.0]
-            )
-            vectors = [vector] * (len(texts) - (self.make == "fewer"))
-            return EncodeResult(
-                [list(v) for v in vectors], tokens=[1] * len(texts), truncated=[False] * len(texts)
-            )
-        finally:
-            self.running -= 1
+    def vectors(self, texts: Sequence[str], input_type: InputType) -> list[list[float]]:
+        self.gate.wait(timeout=10)
+        if self.make == "raise":
+            raise RuntimeError("CUDA error: device-side assert triggered")
+        vector = {"nan": [math.nan, 0.0, 1.0], "inf": [math.inf, 0.0, 0.0]}.get(
+            self.make, [0.0, 1.0] if self.make == "short" else [0.6, 0.8, 0.0]
+        )
+        return [list(vector)] * (len(texts) - (self.make == "fewer"))
 
 
 def scripted_client(backend: ScriptedBackend) -> httpx.AsyncClient:

@@ -4,61 +4,37 @@ vectors, errors or waits."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import math
-import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import httpx
 import pytest
 
 from embedder.app import create_app
 from embedder.backends import Backend, EncodeResult
-from embedder.batching import MicroBatcher
-from podsearch.contract import EmbeddingRecipe, InputType
-
-RECIPE = EmbeddingRecipe(model_id="test/counting", dimension=8)
+from embedder.batching import BATCH_HISTORY, MicroBatcher
+from podsearch.contract import InputType
+from tests.fakes import FakeBackend, digest_vector
 
 
 def vector_of(text: str, input_type: str) -> list[float]:
-    digest = hashlib.sha256(f"{input_type}:{text}".encode()).digest()
-    return [b / 255 + 0.01 for b in digest[:8]]
+    return digest_vector(f"{input_type}:{text}")
 
 
 @dataclass
-class CountingBackend:
-    """Deterministic vectors per (input type, text); records every encode call; takes
-    `seconds` per call, as a model would; answers NaN for texts containing 'poison'."""
+class CountingBackend(FakeBackend):
+    """Takes `seconds` per call, as a model would; answers NaN for texts containing 'poison'."""
 
     seconds: float = 0.02
     fail: bool = False
-    calls: list[tuple[InputType, int]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    running: int = 0
-    most_running: int = 0
-    name: str = "counting"
-    recipe: EmbeddingRecipe = RECIPE
-    device: str = "cpu"
-    dtype: str = "float32"
-    load_seconds: float | None = None
-    versions: dict[str, str] = field(default_factory=dict)
 
-    def encode(self, texts: Sequence[str], input_type: InputType) -> EncodeResult:
-        with self.lock:
-            self.calls.append((input_type, len(texts)))
-            self.running += 1
-            self.most_running = max(self.most_running, self.running)
-        try:
-            time.sleep(self.seconds)
-            if self.fail:
-                raise RuntimeError("CUDA error: out of memory")
-            vectors = [[math.nan] * 8 if "poison" in t else vector_of(t, input_type) for t in texts]
-            return EncodeResult(vectors, [len(t) for t in texts], [False] * len(texts))
-        finally:
-            with self.lock:
-                self.running -= 1
+    def vectors(self, texts: Sequence[str], input_type: InputType) -> list[list[float]]:
+        time.sleep(self.seconds)
+        if self.fail:
+            raise RuntimeError("CUDA error: out of memory")
+        return [[math.nan] * 8 if "poison" in t else vector_of(t, input_type) for t in texts]
 
 
 def client_for(backend: Backend, **options: float) -> httpx.AsyncClient:
@@ -170,6 +146,17 @@ async def test_a_caller_that_gives_up_does_not_disturb_the_others() -> None:
     assert (await patient).vectors == [vector_of("b", "query")]
     with pytest.raises(asyncio.CancelledError):
         await impatient
+
+
+async def test_the_batch_history_keeps_only_recent_batches() -> None:
+    async def run_batch(texts: list[str], input_type: InputType) -> EncodeResult:
+        return EncodeResult([[1.0]] * len(texts), [1] * len(texts), [False] * len(texts))
+
+    batcher = MicroBatcher(run_batch, max_wait_ms=0)
+    for i in range(BATCH_HISTORY + 5):
+        await batcher.submit(["x"] * (1 + i % 2), "query")
+    assert len(batcher.batches) == BATCH_HISTORY
+    assert list(batcher.batches)[-2:] == [1 + (BATCH_HISTORY + 3) % 2, 1 + (BATCH_HISTORY + 4) % 2]
 
 
 async def test_the_real_model_gives_the_same_vectors_batched_as_alone(minilm: Backend) -> None:

@@ -1,4 +1,4 @@
-"""A tiny INSTRUCTOR model folder, built in seconds from nothing (../shared/DESIGN.md section 5).
+"""A tiny INSTRUCTOR model folder, built in seconds from nothing (docs/design-notes.md).
 
 Same layout as hkunlp/instructor-xl after our download step (T5 encoder weights as
 `model.safetensors`, `1_Pooling` mean, `2_Dense` projection with the old config keys,

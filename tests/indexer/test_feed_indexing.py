@@ -74,9 +74,9 @@ async def test_a_feed_is_indexed_by_guid_with_the_best_transcript_people_and_cha
         hits = await reader.segments(episode.episode_id, list(range(40)))
     finally:
         await reader.close()
-    chapters = {h.payload["chapter"] for h in hits}
+    chapters = {h.payload.chapter for h in hits}
     assert chapters == {"Intro", "Main topic"}
-    assert all(h.payload["speakers"] for h in hits)  # the transcript's own speakers
+    assert all(h.payload.speakers for h in hits)  # the transcript's own speakers
 
 
 async def test_a_daily_rerun_downloads_nothing_unchanged(

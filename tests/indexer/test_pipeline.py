@@ -47,7 +47,7 @@ async def stored_episodes(root: Path) -> dict[str, int]:
         await reader.close()
     counts: dict[str, int] = {}
     for hit in hits:
-        counts[hit.payload["episode_id"]] = counts.get(hit.payload["episode_id"], 0) + 1
+        counts[hit.payload.episode_id] = counts.get(hit.payload.episode_id, 0) + 1
     return counts
 
 
@@ -132,13 +132,13 @@ async def test_segments_keep_time_speakers_and_a_playable_url(corpus: Path, tmp_
         StoreQuery(limit=1000, dense=HashEmbedder().vector("money"), filters=only)
     )
     await reader.close()
-    hits.sort(key=lambda h: h.payload["segment_index"])
-    assert [h.payload["segment_index"] for h in hits] == list(range(len(hits)))
-    assert all(a.payload["start"] <= b.payload["start"] for a, b in itertools.pairwise(hits))
-    assert hits[-1].payload["end"] > 15 * 60
-    assert all(h.payload["speakers"] for h in hits)
-    assert hits[0].payload["audio_url"].endswith(".mp3")
-    assert json.dumps(hits[0].payload)  # payloads stay plain JSON
+    hits.sort(key=lambda h: h.payload.segment_index)
+    assert [h.payload.segment_index for h in hits] == list(range(len(hits)))
+    assert all(a.payload.start <= b.payload.start for a, b in itertools.pairwise(hits))
+    assert hits[-1].payload.end > 15 * 60
+    assert all(h.payload.speakers for h in hits)
+    assert hits[0].payload.audio_url.endswith(".mp3")
+    assert json.dumps(hits[0].payload.to_dict())  # payloads stay plain JSON
 
 
 async def test_nothing_is_published_before_the_first_run(tmp_path: Path) -> None:

@@ -4,20 +4,27 @@ from __future__ import annotations
 
 import itertools
 
-from podsearch.models import SegmentHit
+from podsearch.models import SegmentHit, SegmentPayload
 from search_api.moments import MAX_SEGMENTS_PER_MOMENT, group_by_episode, join_texts, merge_moments
 
 
 def hit(episode: str, index: int, score: float, text: str = "") -> SegmentHit:
     start = 36.0 * index  # 120-word windows every 90 words: consecutive ones overlap in time
-    payload = {
-        "episode_id": episode,
-        "segment_index": index,
-        "start": start,
-        "end": start + 48.0,
-        "text": text or f"words of {episode} {index}",
-        "speakers": [f"S{index % 2}"],
-    }
+    payload = SegmentPayload(
+        episode_id=episode,
+        podcast="P",
+        episode_title=f"Title {episode}",
+        published=None,
+        url=None,
+        audio_url=None,
+        segment_index=index,
+        start=start,
+        end=start + 48.0,
+        speakers=(f"S{index % 2}",),
+        text=text or f"words of {episode} {index}",
+        content_hash="",
+        episode_fingerprint="",
+    )
     return SegmentHit(id=f"{episode}-{index}", score=score, payload=payload)
 
 

@@ -25,7 +25,7 @@ async def count(reader: EdgeReader) -> int:
 async def test_readers_see_nothing_until_the_writer_publishes(tmp_path: Path) -> None:
     writer, reader = EdgeWriter(tmp_path), EdgeReader(tmp_path)
     await writer.prepare(tiny_meta())
-    await writer.replace_episode("ns-1", points(NIGHT, ["pager", "dns"]))
+    await writer.replace_episode("ns-1", "v1", points(NIGHT, ["pager", "dns"]))
     with pytest.raises(IndexNotReady):
         await count(reader)
     await writer.publish()
@@ -37,14 +37,14 @@ async def test_readers_see_nothing_until_the_writer_publishes(tmp_path: Path) ->
 async def test_a_serving_reader_switches_to_each_new_generation(tmp_path: Path) -> None:
     writer, reader = EdgeWriter(tmp_path), EdgeReader(tmp_path)
     await writer.prepare(tiny_meta())
-    await writer.replace_episode("ns-1", points(NIGHT, ["pager", "dns"]))
+    await writer.replace_episode("ns-1", "v1", points(NIGHT, ["pager", "dns"]))
     await writer.publish()
     assert await count(reader) == 2
-    await writer.replace_episode("ss-1", points(SOIL, ["compost", "tomato", "bees"]))
+    await writer.replace_episode("ss-1", "v1", points(SOIL, ["compost", "tomato", "bees"]))
     assert await count(reader) == 2  # written, not yet published
     await writer.publish()
     assert await count(reader) == 5
-    await writer.replace_episode("ss-1", points(SOIL, ["bees"]))
+    await writer.replace_episode("ss-1", "v1", points(SOIL, ["bees"]))
     await writer.publish()
     assert await count(reader) == 3
     generations = [p for p in (tmp_path / "generations").iterdir()]
@@ -66,7 +66,7 @@ async def test_only_one_indexer_may_write(tmp_path: Path) -> None:
 async def test_a_restarted_indexer_remembers_finished_episodes(tmp_path: Path) -> None:
     writer = EdgeWriter(tmp_path)
     await writer.prepare(tiny_meta())
-    await writer.replace_episode("ns-1", points(NIGHT, ["pager"], tag="fp-1"))
+    await writer.replace_episode("ns-1", "fp-1", points(NIGHT, ["pager"], tag="fp-1"))
     await writer.close()  # crash-like: never published
     again = EdgeWriter(tmp_path)
     await again.prepare(tiny_meta())
@@ -81,7 +81,7 @@ async def test_a_restarted_indexer_remembers_finished_episodes(tmp_path: Path) -
 async def test_rebuild_starts_from_an_empty_staging_shard(tmp_path: Path) -> None:
     writer = EdgeWriter(tmp_path)
     await writer.prepare(tiny_meta())
-    await writer.replace_episode("ns-1", points(NIGHT, ["pager"]))
+    await writer.replace_episode("ns-1", "v1", points(NIGHT, ["pager"]))
     await writer.close()
     rebuilt = EdgeWriter(tmp_path, rebuild=True)
     await rebuilt.prepare(tiny_meta(dimension=16))
@@ -92,7 +92,7 @@ async def test_rebuild_starts_from_an_empty_staging_shard(tmp_path: Path) -> Non
 async def test_several_processes_can_read_one_generation(tmp_path: Path) -> None:
     writer, reader = EdgeWriter(tmp_path), EdgeReader(tmp_path)
     await writer.prepare(tiny_meta())
-    await writer.replace_episode("ns-1", points(NIGHT, ["pager", "dns"]))
+    await writer.replace_episode("ns-1", "v1", points(NIGHT, ["pager", "dns"]))
     await writer.publish()
     assert await count(reader) == 2  # this process holds the generation open
     script = (
@@ -113,9 +113,9 @@ async def test_episodes_written_after_the_last_publication_are_published_on_resu
 ) -> None:
     writer = EdgeWriter(tmp_path)
     await writer.prepare(tiny_meta())
-    await writer.replace_episode("ns-1", points(NIGHT, ["pager"]))
+    await writer.replace_episode("ns-1", "v1", points(NIGHT, ["pager"]))
     await writer.publish()
-    await writer.replace_episode("ss-1", points(SOIL, ["bees"]))
+    await writer.replace_episode("ss-1", "v1", points(SOIL, ["bees"]))
     await writer.close()  # crash-like: the second episode was never published
     again = EdgeWriter(tmp_path)
     await again.prepare(tiny_meta())

@@ -43,7 +43,7 @@ async def episodes_seen(root: Path) -> set[str]:
         hits = await reader.search(StoreQuery(limit=1000, dense=[1.0] * 8))
     finally:
         await reader.close()
-    return {str(h.payload["episode_id"]) for h in hits}
+    return {h.payload.episode_id for h in hits}
 
 
 @pytest.fixture
@@ -51,7 +51,7 @@ async def writer(tmp_path: Path) -> AsyncIterator[EdgeWriter]:
     writer = EdgeWriter(tmp_path)
     await writer.prepare(tiny_meta())
     for number in range(12):
-        await writer.replace_episode(f"ep-{number}", noisy_points(f"ep-{number}", 250, number))
+        await writer.replace_episode(f"ep-{number}", "v", noisy_points(f"ep-{number}", 250, number))
     await writer.publish()
     yield writer
     await writer.close()  # idempotent: tests may have closed it
@@ -65,9 +65,9 @@ async def test_generations_share_unchanged_files_and_never_change_after_publicat
     assert first is not None
     first_files = contents(first)
 
-    await writer.replace_episode("ep-3", noisy_points("ep-3", 100, 99))  # in place, in staging
+    await writer.replace_episode("ep-3", "v", noisy_points("ep-3", 100, 99))  # in place, in staging
     await writer.delete_episode("ep-5")
-    await writer.replace_episode("ep-new", noisy_points("ep-new", 50, 7))
+    await writer.replace_episode("ep-new", "v", noisy_points("ep-new", 50, 7))
     await writer.publish()
     second = dirs.current()
     assert second is not None and second != first
@@ -76,7 +76,7 @@ async def test_generations_share_unchanged_files_and_never_change_after_publicat
     shared = [k for k, (ino, _) in second_files.items() if first_files.get(k, (0,))[0] == ino]
     assert shared and len(shared) < len(second_files)  # linked what did not change, not more
 
-    await writer.replace_episode("ep-1", noisy_points("ep-1", 30, 5))  # unpublished writes
+    await writer.replace_episode("ep-1", "v", noisy_points("ep-1", 30, 5))  # unpublished writes
     await writer.delete_episode("ep-2")
     staging_inodes = {ino for ino, _ in contents(tmp_path / "staging").values()}
     assert contents(second) == second_files
@@ -90,7 +90,7 @@ async def test_generations_share_unchanged_files_and_never_change_after_publicat
 async def test_rollback_serves_the_previous_generation_and_staging_restarts_from_it(
     writer: EdgeWriter, tmp_path: Path
 ) -> None:
-    await writer.replace_episode("ep-new", noisy_points("ep-new", 50, 7))
+    await writer.replace_episode("ep-new", "v", noisy_points("ep-new", 50, 7))
     await writer.delete_episode("ep-0")
     await writer.publish()
     await writer.close()
@@ -104,7 +104,7 @@ async def test_rollback_serves_the_previous_generation_and_staging_restarts_from
     again = EdgeWriter(tmp_path)
     await again.prepare(tiny_meta())
     assert "ep-new" not in await again.fingerprints()  # a re-run redoes it, from the old state
-    await again.replace_episode("ep-new", noisy_points("ep-new", 50, 7))
+    await again.replace_episode("ep-new", "v", noisy_points("ep-new", 50, 7))
     await again.publish()
     await again.close()
     assert "ep-new" in await episodes_seen(tmp_path)
@@ -120,7 +120,7 @@ async def test_an_edge_rebuild_publishes_nothing_until_it_is_complete(
     await writer.close()
     rebuilt = EdgeWriter(tmp_path, rebuild=True)
     await rebuilt.prepare(tiny_meta())
-    await rebuilt.replace_episode("ep-new", noisy_points("ep-new", 20, 1))
+    await rebuilt.replace_episode("ep-new", "v", noisy_points("ep-new", 20, 1))
     await rebuilt.publish()  # periodic, mid-run
     assert "ep-new" not in await episodes_seen(tmp_path)
     await rebuilt.publish(final=True)

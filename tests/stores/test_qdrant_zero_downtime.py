@@ -48,14 +48,14 @@ async def rebuild(client: AsyncQdrantClient, episodes: dict[str, list[str]]) -> 
     await writer.prepare(tiny_meta())
     for ep in (NIGHT, SOIL):
         if ep.episode_id in episodes:
-            await writer.replace_episode(ep.episode_id, points(ep, episodes[ep.episode_id]))
+            await writer.replace_episode(ep.episode_id, "v1", points(ep, episodes[ep.episode_id]))
     return writer
 
 
 async def seen(client: AsyncQdrantClient) -> set[str]:
     reader = QdrantServerStore(SETTINGS, client)
     hits = await reader.search(StoreQuery(limit=50, dense=topic_vector("dns")))
-    return {f"{h.payload['episode_id']}#{h.payload['segment_index']}" for h in hits}
+    return {f"{h.payload.episode_id}#{h.payload.segment_index}" for h in hits}
 
 
 async def test_a_rebuild_goes_live_only_when_complete_and_keeps_one_for_rollback(
@@ -105,18 +105,19 @@ async def test_a_rebuild_refuses_a_name_that_is_a_collection_not_an_alias(
 async def test_a_reindex_cut_between_its_two_writes_never_shows_a_mix(client: FlakyServer) -> None:
     store = QdrantServerStore(SETTINGS, client)
     await store.prepare(tiny_meta())
-    await store.replace_episode("ns-1", points(NIGHT, ["pager", "dns", "database"], tag="old"))
+    old = points(NIGHT, ["pager", "dns", "database"], "Ann", "old")
+    await store.replace_episode("ns-1", "old", old)
     client.fail_delete = True
     with pytest.raises(ConnectionError):  # new version written, old one not yet dropped
-        await store.replace_episode("ns-1", points(NIGHT, ["dns", "budget"], tag="new"))
+        await store.replace_episode("ns-1", "new", points(NIGHT, ["dns", "budget"], "Ann", "new"))
     client.fail_delete = False
 
     hits = await store.search(StoreQuery(limit=50, dense=topic_vector("dns")))
-    assert {h.payload["episode_fingerprint"] for h in hits} == {"new"}
+    assert {h.payload.episode_fingerprint for h in hits} == {"new"}
     assert len(hits) == 2
     context = await store.segments("ns-1", [0, 1, 2])
-    assert sorted(h.payload["segment_index"] for h in context) == [0, 1]
+    assert sorted(h.payload.segment_index for h in context) == [0, 1]
     assert await store.fingerprints() == {"ns-1": "new"}
 
-    await store.replace_episode("ns-1", points(NIGHT, ["pager"], tag="newer"))
+    await store.replace_episode("ns-1", "newer", points(NIGHT, ["pager"], "Ann", "newer"))
     assert (await client.count(SETTINGS.collection)).count == 1  # every older version is gone

@@ -1,0 +1,158 @@
+"""The library-neutral query plan: what to ask the store, decided once for both adapters.
+
+Filters, branches, fusion and the segment selections the writer and reader need are plain values
+here; `edge.py` and `qdrant_server.py` only map them onto their library's types. The payload keys
+named here are fields of `SegmentPayload`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from podsearch.models import (
+    PodcastStats,
+    SearchFilters,
+    SegmentHit,
+    SegmentPayload,
+    SparseVector,
+    StoreQuery,
+)
+from podsearch.stores.schema import DENSE, SPARSE
+
+PODCAST = "podcast"
+FINGERPRINT_KEYS = ("episode_id", "episode_fingerprint")  # all `fingerprints()` reads
+FACET_LIMIT = 10_000  # podcasts listed by /podcasts at most
+
+
+@dataclass(frozen=True)
+class Match:
+    """The field equals `value`."""
+
+    key: str
+    value: str | int
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    """The field (or one element of a list field) is one of `values`."""
+
+    key: str
+    values: list[str] | list[int]
+
+
+@dataclass(frozen=True)
+class AtLeast:
+    """An integer field is `value` or more."""
+
+    key: str
+    value: int
+
+
+@dataclass(frozen=True)
+class Between:
+    """A datetime field lies in [after, before]; None leaves that side open."""
+
+    key: str
+    after: datetime | None
+    before: datetime | None
+
+
+Condition = Match | AnyOf | AtLeast | Between
+Where = tuple[Condition, ...]  # all must hold; empty: everything
+
+
+@dataclass(frozen=True)
+class Branch:
+    """One ranked retrieval: nearest neighbours of `vector` in the named vector space."""
+
+    using: str
+    vector: list[float] | SparseVector
+
+
+@dataclass(frozen=True)
+class SearchPlan:
+    """One branch is ranked on its own; several are fused with RRF, each filtered first."""
+
+    branches: tuple[Branch, ...]
+    where: Where
+    limit: int
+    prefetch_limit: int
+    rrf_k: int
+    score_threshold: float | None
+
+    @property
+    def fused(self) -> bool:
+        return len(self.branches) > 1
+
+
+def plan_search(query: StoreQuery) -> SearchPlan | None:
+    """None when there is nothing to rank (a stop-word-only keyword query has no terms)."""
+    branches: list[Branch] = []
+    if query.dense is not None:
+        branches.append(Branch(DENSE, query.dense))
+    if query.sparse is not None and query.sparse.indices:
+        branches.append(Branch(SPARSE, query.sparse))
+    if not branches:
+        return None
+    return SearchPlan(
+        branches=tuple(branches),
+        where=filter_conditions(query.filters),
+        limit=query.limit,
+        prefetch_limit=query.prefetch_limit,
+        rrf_k=query.rrf_k,
+        score_threshold=query.score_threshold,
+    )
+
+
+def filter_conditions(filters: SearchFilters) -> Where:
+    where: list[Condition] = [
+        AnyOf(key, list(values))
+        for key, values in (
+            ("podcast", filters.podcasts),
+            ("episode_id", filters.episode_ids),
+            ("speakers", filters.speakers),
+        )
+        if values
+    ]
+    if filters.published_after is not None or filters.published_before is not None:
+        where.append(Between("published", filters.published_after, filters.published_before))
+    return tuple(where)
+
+
+def episode_segments(episode_id: str, from_index: int = 0) -> Where:
+    """Segments `from_index` onwards of one episode (all of them by default)."""
+    where: list[Condition] = [Match("episode_id", episode_id)]
+    if from_index:
+        where.append(AtLeast("segment_index", from_index))
+    return tuple(where)
+
+
+def some_segments(episode_id: str, indexes: Sequence[int]) -> Where:
+    return (Match("episode_id", episode_id), AnyOf("segment_index", list(indexes)))
+
+
+FIRST_SEGMENTS: Where = (Match("segment_index", 0),)  # one per episode
+
+
+def hit(point_id: object, score: float, payload: Mapping[str, Any] | None) -> SegmentHit:
+    """A stored point of either library as podsearch's hit."""
+    return SegmentHit(str(point_id), score, SegmentPayload.from_dict(payload or {}))
+
+
+def ranked(hits: Iterable[SegmentHit]) -> list[SegmentHit]:
+    """Best first, equal scores by id: the engines break ties arbitrarily, pages must not."""
+    return sorted(hits, key=lambda h: (-h.score, h.id))
+
+
+def podcast_stats(
+    segments: Iterable[tuple[Any, int]], episodes: Iterable[tuple[Any, int]]
+) -> dict[str, PodcastStats]:
+    """Join the two facets on `podcast` (all segments; first segments, one per episode)."""
+    per_podcast = {str(value): count for value, count in episodes}
+    return {
+        str(value): PodcastStats(episodes=per_podcast.get(str(value), 0), segments=count)
+        for value, count in segments
+    }

@@ -25,7 +25,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bench.report import machine, ratio, table
-from bench.synthetic import Talk, Vectors, episodes
+from bench.synthetic import FINGERPRINT, Talk, Vectors, episodes
 from podsearch.contract import EmbeddingRecipe
 from podsearch.index_meta import ChunkerConfig, IndexMeta
 from podsearch.models import POINT_NAMESPACE, SegmentPoint
@@ -64,7 +64,7 @@ async def measure(root: Path, size: int, days: int) -> list[list[object]]:
         stream = episodes(size + 140 * (2 * days + 1), vectors, Talk(distinct=1000))
         for _ in range(size // 140):
             episode_id, points = next(stream)
-            await writer.replace_episode(episode_id, points)
+            await writer.replace_episode(episode_id, FINGERPRINT, points)
         started = time.perf_counter()
         await writer.publish()
         first_s = time.perf_counter() - started
@@ -72,9 +72,10 @@ async def measure(root: Path, size: int, days: int) -> list[list[object]]:
         for day in range(1, days + 1):
             _, points = next(stream)  # new vectors, used as an update of an existing episode
             changed = f"bench-{day * 7:06d}"
-            await writer.replace_episode(changed, [_renamed(p, changed) for p in points])
+            updated = [_renamed(p, changed) for p in points]
+            await writer.replace_episode(changed, FINGERPRINT, updated)
             episode_id, points = next(stream)
-            await writer.replace_episode(episode_id, points)
+            await writer.replace_episode(episode_id, FINGERPRINT, points)
             started = time.perf_counter()
             await writer.publish()
             publish_s = time.perf_counter() - started
@@ -103,9 +104,9 @@ async def measure(root: Path, size: int, days: int) -> list[list[object]]:
 
 def _renamed(point: SegmentPoint, episode_id: str) -> SegmentPoint:
     """The same segment under another episode's id (an update of that episode)."""
-    index = point.payload["segment_index"]
+    index = point.payload.segment_index
     new_id = str(uuid.uuid5(POINT_NAMESPACE, f"{episode_id}:{index}"))
-    return replace(point, id=new_id, payload={**point.payload, "episode_id": episode_id})
+    return replace(point, id=new_id, payload=replace(point.payload, episode_id=episode_id))
 
 
 def _copytree_seconds(source: Path, target: Path) -> float:

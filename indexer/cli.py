@@ -13,7 +13,7 @@ from pathlib import Path
 
 from indexer.catalogue import Catalogue, read_catalogue
 from indexer.fetch import Fetcher
-from indexer.pipeline import Indexer, IndexReport
+from indexer.pipeline import Batching, Indexer, IndexReport
 from indexer.report import Progress, report_json, write_report
 from indexer.settings import IndexerSettings
 from podsearch.embedder_client import HttpEmbedder
@@ -81,6 +81,9 @@ async def run(
             concurrency=settings.concurrency,
             publish_every_s=settings.publish_every_s,
             on_episode=progress.advance,
+            batching=Batching(
+                settings.batch_tokens, settings.embedder.batch_size, settings.embed_in_flight
+            ),
         )
         return await indexer.run(episodes, prune=args.prune)
     finally:

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from indexer.batching import BatchEmbedder
 from podsearch.contract import EmbeddingRecipe
 from podsearch.errors import EmbedderResponseInvalid, TranscriptError
 from podsearch.index_meta import ChunkerConfig, IndexMeta
@@ -65,23 +66,13 @@ class IndexReport:
         return "\n".join(lines)
 
 
-class _BusyClock:
-    """Measures how long at least one call was in flight, however many overlap."""
+@dataclass(frozen=True)
+class Batching:
+    """How documents go to the embedder: token budget and text cap per call, calls in flight."""
 
-    def __init__(self) -> None:
-        self.seconds = 0.0
-        self._inflight = 0
-        self._since = 0.0
-
-    def __enter__(self) -> None:
-        if self._inflight == 0:
-            self._since = time.perf_counter()
-        self._inflight += 1
-
-    def __exit__(self, *exc: object) -> None:
-        self._inflight -= 1
-        if self._inflight == 0:
-            self.seconds += time.perf_counter() - self._since
+    max_tokens: int = 8192
+    max_texts: int = 64
+    in_flight: int = 2
 
 
 def fingerprint(episode: Episode, meta: IndexMeta) -> str:
@@ -107,6 +98,7 @@ class Indexer:
         concurrency: int = 2,
         publish_every_s: float = 60.0,
         on_episode: Callable[[Episode, int], None] | None = None,
+        batching: Batching = Batching(),
     ) -> None:
         self._embedder = embedder
         self._writer = writer
@@ -117,7 +109,9 @@ class Indexer:
         self._bm25 = Bm25Encoder()
         self._write_lock = asyncio.Lock()
         self._last_publish = time.monotonic()
-        self._embedding = _BusyClock()
+        self._batches = BatchEmbedder(
+            embedder, batching.max_tokens, batching.max_texts, batching.in_flight
+        )
         self._known: set[str] = set()  # episodes stored before this run: updated, not added
 
     async def meta(self) -> IndexMeta:
@@ -152,7 +146,7 @@ class Indexer:
         finally:
             await self._writer.publish(final=complete)
             report.wall_seconds = time.perf_counter() - report.started
-            report.embedder_seconds = self._embedding.seconds
+            report.embedder_seconds = self._batches.busy.seconds
         return report
 
     async def _index_all(self, todo: list[tuple[Episode, str]], report: IndexReport) -> None:
@@ -191,8 +185,7 @@ class Indexer:
                 self._last_publish = time.monotonic()
 
     async def _points(self, segments: Sequence[Segment], fp: str) -> list[SegmentPoint]:
-        with self._embedding:
-            vectors = await self._embedder.embed([s.text for s in segments], "document")
+        vectors = await self._batches.embed([s.text for s in segments])
         return [
             SegmentPoint(s.point_id, vector, self._bm25.document(s.text), s.payload(fp))
             for s, vector in zip(segments, vectors, strict=True)

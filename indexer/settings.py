@@ -18,6 +18,12 @@ class IndexerSettings(BaseSettings):
     chunker: ChunkerConfig = Field(default_factory=ChunkerConfig)
     feeds: FeedSettings = Field(default_factory=FeedSettings)
     concurrency: int = Field(2, ge=1, le=64, description="Episodes embedded at the same time.")
+    batch_tokens: int = Field(
+        8192, ge=64, description="Most estimated tokens per embedding call (4 characters each)."
+    )
+    embed_in_flight: int = Field(
+        2, ge=1, le=64, description="Embedding calls in flight at once (remote GPU: containers)."
+    )
     publish_every_s: float = Field(
         60.0, gt=0, description="Edge: publish finished episodes at least this often."
     )

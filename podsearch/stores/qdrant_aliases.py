@@ -15,8 +15,6 @@ from qdrant_client import AsyncQdrantClient, models
 from podsearch.errors import IndexNotReady, StoreUnavailable
 from podsearch.stores.schema import DENSE
 
-KEEP = 2  # the live collection and the one before it
-
 
 def new_collection(alias: str) -> str:
     """Names sort by creation time, so 'the one before' is the previous name."""
@@ -46,21 +44,19 @@ async def smoke_test(client: AsyncQdrantClient, collection: str) -> None:
 
 
 async def switch(client: AsyncQdrantClient, alias: str, target: str) -> None:
-    """Point `alias` at `target` in one atomic request, then drop collections past `KEEP`."""
+    """Point `alias` at `target` in one atomic request; keep only `target` and the collection
+    the alias left (for `rollback`), so leftovers of failed rebuilds go too."""
+    previous = (await _aliases(client)).get(alias)
     operations: list[models.AliasOperations] = []
-    if alias in await _aliases(client):
-        operations.append(
-            models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=alias))
-        )
-    operations.append(
-        models.CreateAliasOperation(
-            create_alias=models.CreateAlias(collection_name=target, alias_name=alias)
-        )
-    )
+    if previous is not None:
+        delete = models.DeleteAlias(alias_name=alias)
+        operations.append(models.DeleteAliasOperation(delete_alias=delete))
+    create = models.CreateAlias(collection_name=target, alias_name=alias)
+    operations.append(models.CreateAliasOperation(create_alias=create))
     await client.update_collection_aliases(change_aliases_operations=operations)
-    built = await built_collections(client, alias)
-    for old in [name for name in built if name < target][: -(KEEP - 1) or None]:
-        await client.delete_collection(old)
+    for name in await built_collections(client, alias):
+        if name not in (target, previous):
+            await client.delete_collection(name)
 
 
 async def rollback(client: AsyncQdrantClient, alias: str) -> str:

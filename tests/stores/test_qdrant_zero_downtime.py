@@ -121,3 +121,18 @@ async def test_a_reindex_cut_between_its_two_writes_never_shows_a_mix(client: Fl
 
     await store.replace_episode("ns-1", "newer", points(NIGHT, ["pager"], "Ann", "newer"))
     assert (await client.count(SETTINGS.collection)).count == 1  # every older version is gone
+
+
+async def test_a_failed_rebuild_is_cleared_by_the_next_and_never_rolled_back_to(
+    client: FlakyServer,
+) -> None:
+    await (await rebuild(client, {"ns-1": ["pager"]})).publish(final=True)
+    await (await rebuild(client, {"ss-1": ["compost"]})).publish(final=True)
+    await rebuild(client, {"ns-1": ["dns"]})  # crashed: never published
+    last = await rebuild(client, {"ss-1": ["bees"]})
+    await last.publish(final=True)
+    assert len(await qdrant_aliases.built_collections(client, "podsearch")) == 2
+    await last.rollback()
+    reader = QdrantServerStore(SETTINGS, client)
+    hits = await reader.search(StoreQuery(limit=5, dense=topic_vector("compost")))
+    assert [h.payload.text for h in hits] == ["we talk about compost here"]  # not the crashed one

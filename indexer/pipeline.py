@@ -20,7 +20,7 @@ from indexer.batching import BatchEmbedder
 from podsearch.contract import EmbeddingRecipe
 from podsearch.errors import EmbedderResponseInvalid, TranscriptError
 from podsearch.index_meta import ChunkerConfig, IndexMeta
-from podsearch.models import Episode, Segment, SegmentPoint
+from podsearch.models import Episode, Segment, SegmentPoint, SparseVector
 from podsearch.ports import Embedder, SegmentWriter
 from podsearch.segmenting import segment_episode
 from podsearch.stores.schema import Bm25Encoder
@@ -150,27 +150,49 @@ class Indexer:
         return report
 
     async def _index_all(self, todo: list[tuple[Episode, str]], report: IndexReport) -> None:
-        slots = asyncio.Semaphore(self._concurrency)
+        """Two bounded stages: up to `concurrency` episodes are parsed and embedded while
+        finished ones wait for the one writer; at most `concurrency` wait (back-pressure)."""
+        preparing = asyncio.Semaphore(self._concurrency)
+        admitted = asyncio.Semaphore(2 * self._concurrency)
 
         async def one(episode: Episode, fp: str) -> None:
-            async with slots:
-                await self._index_episode(episode, fp, report)
+            async with admitted:
+                async with preparing:
+                    points = await self._prepare(episode, fp, report)
+                if points is not None:
+                    await self._write(episode, fp, points, report)
 
         async with asyncio.TaskGroup() as group:
             for episode, fp in todo:
                 group.create_task(one(episode, fp))
 
-    async def _index_episode(self, episode: Episode, fp: str, report: IndexReport) -> None:
+    async def _prepare(
+        self, episode: Episode, fp: str, report: IndexReport
+    ) -> list[SegmentPoint] | None:
+        """The episode's points, or None once its failure is reported."""
         try:
-            utterances = await asyncio.to_thread(parse_transcript, episode.transcript)
-            segments = segment_episode(episode, utterances, self._chunker)
-            if not segments:
-                raise TranscriptError(episode.transcript, "no words to index")
-            points = await self._points(segments, fp)
+            segments, sparse = await asyncio.to_thread(self._parse, episode)
+            vectors = await self._batches.embed([s.text for s in segments])
         except (TranscriptError, EmbedderResponseInvalid) as exc:
             report.failures.append(f"{episode.episode_id}: {exc}")
             self._on_episode(episode, 0)
-            return
+            return None
+        return [
+            SegmentPoint(s.point_id, vector, bm25, s.payload(fp))
+            for s, vector, bm25 in zip(segments, vectors, sparse, strict=True)
+        ]
+
+    def _parse(self, episode: Episode) -> tuple[list[Segment], list[SparseVector]]:
+        """The CPU-bound part, run in a thread: parse, cut into segments, BM25 each."""
+        utterances = parse_transcript(episode.transcript)
+        segments = segment_episode(episode, utterances, self._chunker)
+        if not segments:
+            raise TranscriptError(episode.transcript, "no words to index")
+        return segments, [self._bm25.document(s.text) for s in segments]
+
+    async def _write(
+        self, episode: Episode, fp: str, points: list[SegmentPoint], report: IndexReport
+    ) -> None:
         async with self._write_lock:
             await self._writer.replace_episode(episode.episode_id, fp, points)
             if episode.episode_id in self._known:
@@ -178,18 +200,11 @@ class Indexer:
             else:
                 report.added += 1
             report.segments += len(points)
-            report.audio_seconds += segments[-1].end - segments[0].start
+            report.audio_seconds += points[-1].payload.end - points[0].payload.start
             self._on_episode(episode, len(points))
             if time.monotonic() - self._last_publish >= self._publish_every_s:
                 await self._writer.publish()
                 self._last_publish = time.monotonic()
-
-    async def _points(self, segments: Sequence[Segment], fp: str) -> list[SegmentPoint]:
-        vectors = await self._batches.embed([s.text for s in segments])
-        return [
-            SegmentPoint(s.point_id, vector, self._bm25.document(s.text), s.payload(fp))
-            for s, vector in zip(segments, vectors, strict=True)
-        ]
 
     async def _prune(self, stored: Mapping[str, str], wanted: set[str]) -> int:
         gone = [episode_id for episode_id in stored if episode_id not in wanted]

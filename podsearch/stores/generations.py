@@ -13,7 +13,9 @@ generation hard-links the previous generation's copy of it; only the rest is cop
 does rewrite files in place (the appendable segment, deletion flags), which is why a generation
 never links a *staging* inode: staging and generations share no file, so nothing the indexer
 writes can reach a published generation. A write after a publication always moves the mtime,
-because the publication waits out the filesystem's clock tick before the shard is reopened.
+because the publication waits out the filesystem's clock tick before the shard is reopened;
+a filesystem whose timestamps miss writes through a mapping, or count whole seconds, is detected
+with a probe file and then everything is copied, as before.
 
 ```
 <root>/CURRENT              name of the live generation
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import mmap
 import os
 import shutil
 import time
@@ -64,6 +67,7 @@ class GenerationDir:
         self.pointer = root / "CURRENT"
         self.generations = root / "generations"
         self.staging = root / "staging"
+        self._reliable_stamps: bool | None = None
 
     def current(self) -> Path | None:
         """The live generation's folder, or None before the first publication."""
@@ -86,7 +90,7 @@ class GenerationDir:
         self.generations.mkdir(parents=True, exist_ok=True)
         name = f"{time.time_ns():020d}"
         tmp = self.generations / f"{_TMP_PREFIX}{name}"
-        previous, recorded = self._recorded()
+        previous, recorded = self._recorded() if self._stamps_are_reliable(staging) else (None, {})
         copied: list[int] = []  # sizes
         linked: list[int] = []
         signatures: dict[str, Signature] = {}
@@ -131,6 +135,25 @@ class GenerationDir:
             if newer.name > target.name:
                 shutil.rmtree(newer, ignore_errors=True)
         return target
+
+    def _stamps_are_reliable(self, folder: Path) -> bool:
+        """Whether this filesystem moves a file's mtime, finer than whole seconds, when it is
+        written through a shared mapping (as the engine writes). Checked once per process on a
+        probe file; if not, no signature is trusted and every file is copied."""
+        if self._reliable_stamps is None:
+            probe = folder / ".mtime-probe"
+            probe.write_bytes(b"\0" * mmap.PAGESIZE)
+            before = probe.stat()
+            time.sleep(_CLOCK_TICK_S)
+            with probe.open("r+b") as handle, mmap.mmap(handle.fileno(), mmap.PAGESIZE) as page:
+                page[0] = 1
+                page.flush()
+            after = probe.stat()
+            probe.unlink()
+            self._reliable_stamps = (
+                after.st_mtime_ns != before.st_mtime_ns and after.st_mtime_ns % 10**9 != 0
+            )
+        return self._reliable_stamps
 
     @property
     def _signatures_file(self) -> Path:

@@ -81,7 +81,11 @@ class Fetcher:
     ) -> Fetched:
         """The body of `url` (cached with `suffix`, which parsers may read the format from);
         FeedError for a refused scheme, type or size, or once the retries are spent."""
-        if httpx.URL(url).scheme not in ("http", "https"):
+        try:
+            scheme = httpx.URL(url).scheme
+        except httpx.InvalidURL as exc:
+            raise FeedError(url, f"invalid URL: {exc}") from exc
+        if scheme not in ("http", "https"):
             raise FeedError(url, "only http(s) URLs are fetched")
         entry = self._entry(url, suffix)
         async with self._slots:
@@ -121,6 +125,8 @@ class Fetcher:
                 }
         except httpx.TransportError as exc:
             raise _Retryable(f"{type(exc).__name__}: {exc}") from exc
+        except httpx.HTTPError as exc:  # too many redirects, undecodable body
+            raise FeedError(url, f"{type(exc).__name__}: {exc}") from exc
         self._cache.mkdir(parents=True, exist_ok=True)
         _write_atomically(entry.body, data)
         _write_atomically(entry.meta, json.dumps(validators).encode())

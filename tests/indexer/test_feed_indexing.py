@@ -137,6 +137,8 @@ async def test_refused_downloads_are_reported_not_fatal(host: Host, tmp_path: Pa
             await fetcher.fetch(host.base + "/page", accept, max_bytes=1000)
         with pytest.raises(FeedError, match="only http"):
             await fetcher.fetch("file:///etc/passwd", accept, max_bytes=1000)
+        with pytest.raises(FeedError, match="invalid URL"):
+            await fetcher.fetch("http://[::1", accept, max_bytes=1000)
         with pytest.raises(FeedError, match="HTTP 404"):
             await fetcher.fetch(host.base + "/missing", accept, max_bytes=1000)
     finally:

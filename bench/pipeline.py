@@ -26,10 +26,10 @@ from bench.report import machine, table
 from embedder.backends import load_backend
 from embedder.settings import EmbedderServerSettings
 from indexer.pipeline import Indexer, IndexReport
-from podsearch.embedder_client import HttpEmbedder
 from podsearch.index_meta import ChunkerConfig
 from podsearch.manifest import read_manifest
 from podsearch.models import Episode
+from podsearch.remote_embedder import open_embedder
 from podsearch.segmenting import segment_episode
 from podsearch.settings import EmbedderClientSettings
 from podsearch.stores.edge import EdgeWriter
@@ -56,7 +56,7 @@ def raw_encode_seconds(texts: list[str]) -> float:
 
 
 async def pipeline(episodes: list[Episode], url: str, root: Path) -> IndexReport:
-    embedder = HttpEmbedder(EmbedderClientSettings(url=url, read_timeout_s=300))
+    embedder = open_embedder(EmbedderClientSettings(url=url, read_timeout_s=300))
     writer = EdgeWriter(root)
     try:
         await embedder.embed(["warm up"], "document")

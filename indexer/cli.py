@@ -16,10 +16,10 @@ from indexer.fetch import Fetcher
 from indexer.pipeline import Batching, Indexer, IndexReport
 from indexer.report import Progress, report_json, write_report
 from indexer.settings import IndexerSettings
-from podsearch.embedder_client import HttpEmbedder
 from podsearch.errors import PodsearchError
 from podsearch.manifest import read_manifest
 from podsearch.models import Episode
+from podsearch.remote_embedder import open_embedder
 from podsearch.stores import open_writer
 
 log = logging.getLogger("podsearch.indexer")
@@ -71,7 +71,7 @@ async def run(
     settings: IndexerSettings, episodes: list[Episode], args: argparse.Namespace
 ) -> IndexReport:
     progress = Progress(len(episodes), enabled=not args.no_progress)
-    embedder = HttpEmbedder(settings.embedder)
+    embedder = open_embedder(settings.embedder)
     writer = open_writer(settings.store, rebuild=args.rebuild)
     try:
         indexer = Indexer(

@@ -85,9 +85,14 @@ class Catalogue:
 
 
 async def read_catalogue(
-    feeds: Sequence[str], opml_files: Sequence[Path], settings: FeedSettings, fetcher: Fetcher
+    feeds: Sequence[str],
+    opml_files: Sequence[Path],
+    settings: FeedSettings,
+    fetcher: Fetcher,
+    max_file_bytes: int,
 ) -> Catalogue:
-    """Every episode of every feed (OPML lists expanded), in feed order, ids unique."""
+    """Every episode of every feed (OPML lists expanded), in feed order, ids unique.
+    Transcripts and chapters files over `max_file_bytes` are refused."""
     catalogue = Catalogue(fetch=fetcher.stats)
     sources = list(feeds)
     for opml in opml_files:
@@ -95,7 +100,7 @@ async def read_catalogue(
             sources += parse_opml(_read_local(opml), str(opml))
         except FeedError as exc:
             catalogue.failures.append((exc.source, exc.reason))
-    reader = _FeedReader(settings, fetcher, catalogue)
+    reader = _FeedReader(settings, fetcher, catalogue, max_file_bytes)
     for feed in await asyncio.gather(*(reader.feed(s) for s in dict.fromkeys(sources))):
         if feed is None:
             continue
@@ -106,7 +111,10 @@ async def read_catalogue(
 
 
 class _FeedReader:
-    def __init__(self, settings: FeedSettings, fetcher: Fetcher, catalogue: Catalogue) -> None:
+    def __init__(
+        self, settings: FeedSettings, fetcher: Fetcher, catalogue: Catalogue, max_file_bytes: int
+    ) -> None:
+        self._max_file_bytes = max_file_bytes
         self._settings = settings
         self._fetcher = fetcher
         self._catalogue = catalogue
@@ -159,8 +167,9 @@ class _FeedReader:
         for link in self._ranked(item.transcripts):
             fmt = FORMATS[link.type]
             try:
-                limit = self._settings.fetch.max_file_bytes
-                fetched = await self._fetcher.fetch(link.url, _ACCEPT[fmt], limit, f".{fmt}")
+                fetched = await self._fetcher.fetch(
+                    link.url, _ACCEPT[fmt], self._max_file_bytes, f".{fmt}"
+                )
             except FeedError as exc:
                 errors.append(str(exc))
                 continue
@@ -184,8 +193,9 @@ class _FeedReader:
         if item.chapters_url is None:
             return ()
         try:
-            limit = self._settings.fetch.max_file_bytes
-            fetched = await self._fetcher.fetch(item.chapters_url, _CHAPTERS, limit, ".json")
+            fetched = await self._fetcher.fetch(
+                item.chapters_url, _CHAPTERS, self._max_file_bytes, ".json"
+            )
             return parse_chapters(fetched.path.read_bytes(), item.chapters_url)
         except FeedError as exc:
             self._catalogue.warnings.append(f"{item.guid}: chapters skipped: {exc}")

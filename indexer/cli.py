@@ -20,6 +20,7 @@ from podsearch.errors import PodsearchError
 from podsearch.manifest import read_manifest
 from podsearch.models import Episode
 from podsearch.remote_embedder import open_embedder
+from podsearch.settings import settings_or_exit
 from podsearch.stores import open_writer
 
 log = logging.getLogger("podsearch.indexer")
@@ -49,6 +50,16 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--prune", action="store_true", help="delete indexed episodes the sources no longer list"
     )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="let --prune delete more than PODSEARCH_PRUNE_MAX_SHARE of the index",
+    )
+    parser.add_argument(
+        "--allow-outside",
+        action="store_true",
+        help="read transcripts outside the manifest's folder (absolute paths, '..', symlinks)",
+    )
     parser.add_argument("--limit", type=int, help="index only the first N episodes")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar or lines")
     args = parser.parse_args(argv)
@@ -62,7 +73,9 @@ async def _catalogue(settings: IndexerSettings, args: argparse.Namespace) -> Cat
     cache = feeds.cache_dir or settings.store.path / "fetched"
     fetcher = Fetcher(feeds.fetch, cache)
     try:
-        return await read_catalogue(args.feed, args.opml, feeds, fetcher)
+        return await read_catalogue(
+            args.feed, args.opml, feeds, fetcher, settings.max_transcript_bytes
+        )
     finally:
         await fetcher.aclose()
 
@@ -81,11 +94,13 @@ async def run(
             concurrency=settings.concurrency,
             publish_every_s=settings.publish_every_s,
             on_episode=progress.advance,
+            limits=settings.limits,
+            prune_max_share=settings.prune_max_share,
             batching=Batching(
                 settings.batch_tokens, settings.embedder.batch_size, settings.embed_in_flight
             ),
         )
-        return await indexer.run(episodes, prune=args.prune)
+        return await indexer.run(episodes, prune=args.prune, force=args.force)
     finally:
         progress.close()
         await writer.close()
@@ -105,15 +120,16 @@ def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if argv == ["rollback"]:
         try:
-            print(f"rolled back: {asyncio.run(_rollback(IndexerSettings()))} is live")
+            settings = settings_or_exit(IndexerSettings, "podsearch-index")
+            print(f"rolled back: {asyncio.run(_rollback(settings))} is live")
         except PodsearchError as exc:
             sys.exit(f"podsearch-index: {exc}")
         return
     args = _arguments(argv)
-    settings = IndexerSettings()
+    settings = settings_or_exit(IndexerSettings, "podsearch-index")
     catalogue: Catalogue | None = None
     try:
-        episodes = read_manifest(args.manifest) if args.manifest else []
+        episodes = read_manifest(args.manifest, args.allow_outside) if args.manifest else []
         if args.feed or args.opml:
             catalogue = asyncio.run(_catalogue(settings, args))
             episodes += catalogue.episodes

@@ -32,7 +32,6 @@ class FetchSettings(BaseModel):
     retries: int = Field(3, ge=0, le=10, description="Retries after a timeout, 429 or 5xx.")
     backoff_s: float = Field(0.5, ge=0, description="First retry delay; doubles each retry.")
     max_feed_bytes: int = Field(50_000_000, gt=0, description="Largest feed or OPML accepted.")
-    max_file_bytes: int = Field(20_000_000, gt=0, description="Largest transcript accepted.")
     concurrency: int = Field(8, ge=1, le=64, description="Downloads in flight at once.")
     user_agent: str = "podsearch-indexer/0.1"
 

@@ -3,8 +3,11 @@
 An episode is stored whole or not at all: it is parsed, segmented and embedded in memory, then
 written with one `replace_episode`. Its fingerprint (transcript bytes + metadata + chunker +
 embedding recipe) is recorded with it, so a re-run skips unchanged episodes and a crashed run
-resumes where it stopped. A malformed transcript is reported and skipped; an embedder that stays
-down stops the run after publishing what is complete.
+resumes where it stopped. Whatever goes wrong with one episode (a malformed, oversized or
+unreadable transcript, an input the embedder refuses, an embedding that times out) is reported
+for that episode and the run goes on; what would fail every episode alike (an embedder that
+refuses our token, or whose circuit opened because it kept failing; a broken store) stops the
+run once, after publishing what is complete.
 """
 
 from __future__ import annotations
@@ -18,13 +21,25 @@ from dataclasses import dataclass, field
 
 from indexer.batching import BatchEmbedder
 from podsearch.contract import EmbeddingRecipe
-from podsearch.errors import EmbedderResponseInvalid, TranscriptError
+from podsearch.errors import (
+    CircuitOpen,
+    EmbedderAuthFailed,
+    IndexerBusy,
+    PodsearchError,
+    PruneRefused,
+    StoreError,
+    TranscriptError,
+)
 from podsearch.index_meta import ChunkerConfig, IndexMeta
 from podsearch.models import Episode, Segment, SegmentPoint, SparseVector
 from podsearch.ports import Embedder, SegmentWriter
 from podsearch.segmenting import segment_episode
 from podsearch.stores.schema import Bm25Encoder
-from podsearch.transcripts import parse_transcript
+from podsearch.transcripts import DEFAULT_LIMITS, ReadLimits, parse_transcript
+from podsearch.transcripts.reading import read_bytes
+
+# Errors that would fail every episode alike: they stop the run instead of being counted.
+FATAL = (CircuitOpen, EmbedderAuthFailed, StoreError, IndexerBusy)
 
 
 @dataclass
@@ -75,9 +90,9 @@ class Batching:
     in_flight: int = 2
 
 
-def fingerprint(episode: Episode, meta: IndexMeta) -> str:
+def fingerprint(episode: Episode, meta: IndexMeta, limits: ReadLimits = DEFAULT_LIMITS) -> str:
     """Changes whenever anything that shapes the episode's stored points changes."""
-    digest = hashlib.sha256(episode.transcript.read_bytes())
+    digest = hashlib.sha256(read_bytes(episode.transcript, limits))
     described = {
         # Empty people/chapters are left out, so manifests indexed before they existed match.
         "episode": {k: str(v) for k, v in vars(episode).items() if k != "transcript" and v != ()},
@@ -98,6 +113,8 @@ class Indexer:
         concurrency: int = 2,
         publish_every_s: float = 60.0,
         on_episode: Callable[[Episode, int], None] | None = None,
+        limits: ReadLimits = DEFAULT_LIMITS,
+        prune_max_share: float = 0.5,
         batching: Batching = Batching(),
     ) -> None:
         self._embedder = embedder
@@ -106,6 +123,8 @@ class Indexer:
         self._concurrency = concurrency
         self._publish_every_s = publish_every_s
         self._on_episode = on_episode or (lambda episode, segments: None)
+        self._limits = limits
+        self._prune_max_share = prune_max_share
         self._bm25 = Bm25Encoder()
         self._write_lock = asyncio.Lock()
         self._last_publish = time.monotonic()
@@ -118,17 +137,23 @@ class Indexer:
         recipe: EmbeddingRecipe = await self._embedder.recipe()
         return IndexMeta(recipe=recipe, chunker=self._chunker)
 
-    async def run(self, episodes: Sequence[Episode], prune: bool = False) -> IndexReport:
+    async def run(
+        self, episodes: Sequence[Episode], prune: bool = False, force: bool = False
+    ) -> IndexReport:
+        """Index `episodes`; with `prune`, delete the others (refused beyond `prune_max_share`
+        of the index unless `force`: an empty or truncated manifest must not empty it)."""
         report = IndexReport()
         meta = await self.meta()
         await self._writer.prepare(meta)
         done = await self._writer.fingerprints()
         self._known = set(done)
+        if prune and not force:
+            self._check_prune(done, {e.episode_id for e in episodes})
         todo: list[tuple[Episode, str]] = []
         for episode in episodes:
             try:
-                fp = fingerprint(episode, meta)
-            except OSError as exc:
+                fp = await asyncio.to_thread(fingerprint, episode, meta, self._limits)
+            except TranscriptError as exc:
                 report.failures.append(f"{episode.episode_id}: {exc}")
                 self._on_episode(episode, 0)
                 continue
@@ -162,9 +187,12 @@ class Indexer:
                 if points is not None:
                     await self._write(episode, fp, points, report)
 
-        async with asyncio.TaskGroup() as group:
-            for episode, fp in todo:
-                group.create_task(one(episode, fp))
+        try:
+            async with asyncio.TaskGroup() as group:
+                for episode, fp in todo:
+                    group.create_task(one(episode, fp))
+        except* PodsearchError as failed:  # only FATAL errors leave `_prepare` and `_write`
+            raise failed.exceptions[0] from None
 
     async def _prepare(
         self, episode: Episode, fp: str, report: IndexReport
@@ -173,8 +201,11 @@ class Indexer:
         try:
             segments, sparse = await asyncio.to_thread(self._parse, episode)
             vectors = await self._batches.embed([s.text for s in segments])
-        except (TranscriptError, EmbedderResponseInvalid) as exc:
-            report.failures.append(f"{episode.episode_id}: {exc}")
+        except FATAL:
+            raise
+        except Exception as exc:  # this episode's problem only: report it, index the others
+            reason = str(exc) if isinstance(exc, PodsearchError) else f"{type(exc).__name__}: {exc}"
+            report.failures.append(f"{episode.episode_id}: {reason}")
             self._on_episode(episode, 0)
             return None
         return [
@@ -184,7 +215,7 @@ class Indexer:
 
     def _parse(self, episode: Episode) -> tuple[list[Segment], list[SparseVector]]:
         """The CPU-bound part, run in a thread: parse, cut into segments, BM25 each."""
-        utterances = parse_transcript(episode.transcript)
+        utterances = parse_transcript(episode.transcript, self._limits)
         segments = segment_episode(episode, utterances, self._chunker)
         if not segments:
             raise TranscriptError(episode.transcript, "no words to index")
@@ -205,6 +236,14 @@ class Indexer:
             if time.monotonic() - self._last_publish >= self._publish_every_s:
                 await self._writer.publish()
                 self._last_publish = time.monotonic()
+
+    def _check_prune(self, stored: Mapping[str, str], wanted: set[str]) -> None:
+        gone = sum(episode_id not in wanted for episode_id in stored)
+        if gone and gone > self._prune_max_share * len(stored):
+            raise PruneRefused(
+                f"--prune would delete {gone} of {len(stored)} indexed episodes (more than "
+                f"{self._prune_max_share:.0%}); check the manifest, or add --force"
+            )
 
     async def _prune(self, stored: Mapping[str, str], wanted: set[str]) -> int:
         gone = [episode_id for episode_id in stored if episode_id not in wanted]

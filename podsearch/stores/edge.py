@@ -169,33 +169,48 @@ class EdgeReader:
         self._stamp: int | None = None
         self._shard: qe.EdgeShard | None = None
         self._meta: IndexMeta | None = None
+        self._folder: Path | None = None
 
     def _live(self) -> tuple[qe.EdgeShard, IndexMeta]:
-        """The live shard, reopened when the pointer moved (one stat per request)."""
+        """The live shard, reopened when the pointer moved (two stats per request). A deleted
+        pointer or generation is noticed at once: the API answers 503, not stale results."""
         stamp = self._dirs.pointer_stamp()
         if stamp != self._stamp:
             self._switch(stamp)
-        if self._shard is None or self._meta is None:
-            raise IndexNotReady(
-                f"no index published under {self._dirs.root}: run `podsearch-index` first"
-            )
+        if self._shard is None or self._meta is None or self._folder is None:
+            raise IndexNotReady("no index is published yet: run `podsearch-index` first")
+        if not (self._folder / _META).is_file():
+            self._drop()
+            raise StoreUnavailable("the live index generation was deleted")
         return self._shard, self._meta
 
     def _switch(self, stamp: int | None) -> None:
         folder = self._dirs.current()
         if folder is None:
+            self._drop()
             return
         try:
             shard = qe.EdgeShard.load(str(folder / _SHARD))
+        except Exception as exc:  # the engine raises plain Exception, with paths in it
+            raise StoreUnavailable(f"cannot open index generation {folder.name}") from exc
+        try:
             meta = IndexMeta.model_validate_json((folder / _META).read_text())
-        except Exception as exc:  # the engine raises plain Exception
-            raise StoreUnavailable(f"cannot open index generation {folder}: {exc}") from exc
+        except (OSError, ValueError) as exc:
+            shard.close()
+            raise StoreUnavailable(f"cannot read index generation {folder.name}") from exc
         if self._meta is not None and self._meta != meta:
             shard.close()
             raise IndexMismatch(f"generation {folder.name} was built with another recipe")
         old, self._shard, self._meta, self._stamp = self._shard, shard, meta, stamp
+        self._folder = folder
         if old is not None:
             old.close()
+
+    def _drop(self) -> None:
+        """Forget the live shard, so the next request looks for an index again."""
+        if self._shard is not None:
+            self._shard.close()
+        self._shard, self._folder, self._stamp = None, None, None
 
     async def meta(self) -> IndexMeta:
         return self._live()[1]
@@ -211,8 +226,7 @@ class EdgeReader:
 
     async def generation(self) -> str:
         self._live()
-        folder = self._dirs.current()
-        return folder.name if folder else ""
+        return self._folder.name if self._folder else ""
 
     async def podcasts(self) -> dict[str, PodcastStats]:
         shard, _ = self._live()
@@ -234,9 +248,7 @@ class EdgeReader:
         return [plan.hit(r.id, 0.0, r.payload) for r in records]
 
     async def close(self) -> None:
-        if self._shard is not None:
-            self._shard.close()
-            self._shard = None
+        self._drop()
 
 
 def _to_point(point: SegmentPoint) -> qe.Point:

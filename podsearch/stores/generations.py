@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from podsearch.errors import IndexerBusy, IndexNotReady
+from podsearch.errors import IndexerBusy, IndexNotReady, StoreUnavailable
 
 KEEP = 2  # the live generation and the one before it, for `rollback`
 _TMP_PREFIX = ".tmp-"
@@ -75,6 +75,10 @@ class GenerationDir:
             name = self.pointer.read_text().strip()
         except FileNotFoundError:
             return None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise StoreUnavailable(f"the index pointer cannot be read ({_why(exc)})") from exc
+        if not name or "/" in name or name.startswith("."):
+            raise StoreUnavailable("the index pointer names no valid generation")
         return self.generations / name
 
     def pointer_stamp(self) -> int | None:
@@ -83,6 +87,8 @@ class GenerationDir:
             return self.pointer.stat().st_mtime_ns
         except FileNotFoundError:
             return None
+        except OSError as exc:
+            raise StoreUnavailable(f"the index pointer cannot be read ({_why(exc)})") from exc
 
     def publish(self, staging: Path) -> Publication:
         """Link/copy a closed staging folder in as a new generation, switch to it, prune."""
@@ -202,6 +208,11 @@ def _signature(path: Path) -> Signature:
     """Changes whenever the file is replaced or written (size, times) on any local filesystem."""
     st = path.stat()
     return [st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_dev]
+
+
+def _why(exc: Exception) -> str:
+    """What went wrong, without the path (responses and logs never carry server paths)."""
+    return getattr(exc, "strerror", None) or type(exc).__name__
 
 
 class WriterLock:

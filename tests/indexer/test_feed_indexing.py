@@ -33,7 +33,7 @@ async def catalogue_of(feeds: list[str], cache: Path, **settings: object) -> Cat
     config = FeedSettings.model_validate({"fetch": FAST, **settings})
     fetcher = Fetcher(config.fetch, cache)
     try:
-        return await read_catalogue(feeds, [], config, fetcher)
+        return await read_catalogue(feeds, [], config, fetcher, max_file_bytes=10**7)
     finally:
         await fetcher.aclose()
 

@@ -55,11 +55,6 @@ class SearchParams:
     cursor: CursorScope | None = None
 
 
-def normalise_query(text: str) -> str:
-    """Trim and collapse whitespace: "   openai   " and "openai" are the same search."""
-    return " ".join(text.split())
-
-
 def play_url(payload: SegmentPayload, start: float, end: float | None = None) -> str | None:
     """A media-fragment link (`#t=`) that starts playback at the moment (and ends it)."""
     base = payload.audio_url or payload.url

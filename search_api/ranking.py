@@ -4,8 +4,8 @@
 text does not say who spoke (only the `speakers` payload does), so a query that names a speaker
 of the candidates and asks what someone said (a speech or opinion word: "say", "think",
 "suggest", "opinion"...) lifts the segments where that speaker talks; "What salary did Jordan
-get?" names Jordan without asking for Jordan's words, and is left alone. Names are matched against the
-speakers the candidates carry (no extra store call): a full word of the name ("Anna",
+get?" names Jordan without asking for Jordan's words, and is left alone. Names are matched
+against the speakers the candidates carry (no extra store call): a full word of the name ("Anna",
 "professor", "project manager") or a capital letter standing alone, as meeting transcripts name
 people ("What did C think" matches "Grad C"). Only the best-matching speakers count, so
 "PhD A" picks "PhD A", not every PhD.

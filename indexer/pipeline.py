@@ -33,7 +33,7 @@ from podsearch.errors import (
 from podsearch.index_meta import ChunkerConfig, IndexMeta
 from podsearch.models import Episode, Segment, SegmentPoint, SparseVector
 from podsearch.ports import Embedder, SegmentWriter
-from podsearch.segmenting import segment_episode
+from podsearch.segmenting import keyword_text, segment_episode
 from podsearch.stores.schema import Bm25Encoder
 from podsearch.transcripts import DEFAULT_LIMITS, ReadLimits, parse_transcript
 from podsearch.transcripts.reading import read_bytes
@@ -214,12 +214,13 @@ class Indexer:
         ]
 
     def _parse(self, episode: Episode) -> tuple[list[Segment], list[SparseVector]]:
-        """The CPU-bound part, run in a thread: parse, cut into segments, BM25 each."""
+        """The CPU-bound part, run in a thread: parse, cut into segments, BM25 each (speakers'
+        names included, see `keyword_text`)."""
         utterances = parse_transcript(episode.transcript, self._limits)
         segments = segment_episode(episode, utterances, self._chunker)
         if not segments:
             raise TranscriptError(episode.transcript, "no words to index")
-        return segments, [self._bm25.document(s.text) for s in segments]
+        return segments, [self._bm25.document(keyword_text(s)) for s in segments]
 
     async def _write(
         self, episode: Episode, fp: str, points: list[SegmentPoint], report: IndexReport

@@ -48,6 +48,13 @@ class SegmentReader(Protocol):
         """Fetch given segments of one episode (neighbouring context of a moment)."""
         ...
 
+    async def excerpt(
+        self, episode_id: str, start: float, end: float, limit: int
+    ) -> list[SegmentHit]:
+        """At most `limit` segments of one episode that overlap [start, end] seconds, in
+        transcript order (an excerpt of the transcript)."""
+        ...
+
     async def close(self) -> None: ...
 
 

@@ -247,6 +247,19 @@ class EdgeReader:
         )
         return [plan.hit(r.id, 0.0, r.payload) for r in records]
 
+    async def excerpt(
+        self, episode_id: str, start: float, end: float, limit: int
+    ) -> list[SegmentHit]:
+        shard, _ = self._live()
+        request = qe.ScrollRequest(
+            limit=limit,
+            filter=_must(plan.excerpt(episode_id, start, end)),
+            with_payload=True,
+            order_by=qe.OrderBy(key=plan.EXCERPT_ORDER),
+        )
+        records, _ = shard.scroll(request)
+        return [plan.hit(r.id, 0.0, r.payload) for r in records]
+
     async def close(self) -> None:
         self._drop()
 
@@ -271,6 +284,8 @@ def _condition(condition: plan.Condition) -> qe.FieldCondition:
             return qe.FieldCondition(key=key, match=qe.MatchAny(any=values))
         case plan.AtLeast(key, value):
             return qe.FieldCondition(key=key, range=qe.RangeFloat(gte=value))
+        case plan.AtMost(key, value):
+            return qe.FieldCondition(key=key, range=qe.RangeFloat(lte=value))
         case plan.Between(key, after, before):
             window = qe.RangeDateTime(
                 gte=after.isoformat() if after else None,

@@ -45,10 +45,18 @@ class AnyOf:
 
 @dataclass(frozen=True)
 class AtLeast:
-    """An integer field is `value` or more."""
+    """A numeric field is `value` or more."""
 
     key: str
-    value: int
+    value: float
+
+
+@dataclass(frozen=True)
+class AtMost:
+    """A numeric field is `value` or less."""
+
+    key: str
+    value: float
 
 
 @dataclass(frozen=True)
@@ -60,7 +68,7 @@ class Between:
     before: datetime | None
 
 
-Condition = Match | AnyOf | AtLeast | Between
+Condition = Match | AnyOf | AtLeast | AtMost | Between
 Where = tuple[Condition, ...]  # all must hold; empty: everything
 
 
@@ -132,6 +140,14 @@ def episode_segments(episode_id: str, from_index: int = 0) -> Where:
 
 def some_segments(episode_id: str, indexes: Sequence[int]) -> Where:
     return (Match("episode_id", episode_id), AnyOf("segment_index", list(indexes)))
+
+
+def excerpt(episode_id: str, start: float, end: float) -> Where:
+    """Segments of one episode that overlap [start, end] seconds."""
+    return (Match("episode_id", episode_id), AtMost("start", end), AtLeast("end", start))
+
+
+EXCERPT_ORDER = "segment_index"  # an excerpt comes in transcript order
 
 
 FIRST_SEGMENTS: Where = (Match("segment_index", 0),)  # one per episode

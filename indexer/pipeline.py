@@ -19,8 +19,9 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from indexer.batching import BatchEmbedder
 from podsearch.contract import EmbeddingRecipe
-from podsearch.episodes import build_record, read_chapters
+from podsearch.episodes import EpisodeRecord, build_record
 from podsearch.errors import (
     CircuitOpen,
     EmbedderAuthFailed,
@@ -31,7 +32,7 @@ from podsearch.errors import (
     TranscriptError,
 )
 from podsearch.index_meta import ChunkerConfig, IndexMeta
-from podsearch.models import Episode, Segment, SegmentPoint
+from podsearch.models import Episode, Segment, SegmentPoint, SparseVector
 from podsearch.ports import Embedder, SegmentWriter
 from podsearch.segmenting import keyword_text, segment_episode
 from podsearch.sponsors import changed_flags
@@ -45,25 +46,36 @@ FATAL = (CircuitOpen, EmbedderAuthFailed, StoreError, IndexerBusy)
 
 @dataclass
 class IndexReport:
-    """What a run did; printed as the summary and returned to tests."""
+    """What a run did; printed as the summary, written by `--report`, returned to tests."""
 
-    indexed: int = 0
+    added: int = 0
+    updated: int = 0
     unchanged: int = 0
     deleted: int = 0
     segments: int = 0
     audio_seconds: float = 0.0
-    failures: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)  # "episode_id: reason"
     started: float = field(default_factory=time.perf_counter)
     wall_seconds: float = 0.0
+    embedder_seconds: float = 0.0  # wall time with at least one embedding call in flight
+
+    @property
+    def indexed(self) -> int:
+        return self.added + self.updated
 
     @property
     def segments_per_second(self) -> float:
         return self.segments / self.wall_seconds if self.wall_seconds else 0.0
 
+    @property
+    def embedder_share(self) -> float:
+        return self.embedder_seconds / self.wall_seconds if self.wall_seconds else 0.0
+
     def summary(self) -> str:
         lines = [
             f"episodes: {self.indexed} indexed, {self.unchanged} unchanged, "
-            f"{len(self.failures)} failed, {self.deleted} deleted",
+            f"{len(self.failures)} failed, {self.deleted} deleted "
+            f"({self.added} added, {self.updated} updated)",
             f"segments: {self.segments} ({self.audio_seconds / 3600:.1f} h of audio) "
             f"in {self.wall_seconds:.1f} s = {self.segments_per_second:.1f} segments/s",
         ]
@@ -71,14 +83,21 @@ class IndexReport:
         return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class Batching:
+    """How documents go to the embedder: token budget and text cap per call, calls in flight."""
+
+    max_tokens: int = 8192
+    max_texts: int = 64
+    in_flight: int = 2
+
+
 def fingerprint(episode: Episode, meta: IndexMeta, limits: ReadLimits = DEFAULT_LIMITS) -> str:
     """Changes whenever anything that shapes the episode's stored points changes."""
     digest = hashlib.sha256(read_bytes(episode.transcript, limits))
-    if episode.chapters is not None:
-        digest.update(read_bytes(episode.chapters, limits))
-    files = ("transcript", "chapters")  # their bytes count, not their paths
     described = {
-        "episode": {k: str(v) for k, v in vars(episode).items() if k not in files},
+        # Empty people/chapters are left out, so manifests indexed before they existed match.
+        "episode": {k: str(v) for k, v in vars(episode).items() if k != "transcript" and v != ()},
         "meta": meta.model_dump(mode="json"),
     }
     digest.update(json.dumps(described, sort_keys=True).encode())
@@ -98,6 +117,7 @@ class Indexer:
         on_episode: Callable[[Episode, int], None] | None = None,
         limits: ReadLimits = DEFAULT_LIMITS,
         prune_max_share: float = 0.5,
+        batching: Batching = Batching(),
     ) -> None:
         self._embedder = embedder
         self._writer = writer
@@ -110,6 +130,10 @@ class Indexer:
         self._bm25 = Bm25Encoder()
         self._write_lock = asyncio.Lock()
         self._last_publish = time.monotonic()
+        self._batches = BatchEmbedder(
+            embedder, batching.max_tokens, batching.max_texts, batching.in_flight
+        )
+        self._known: set[str] = set()  # episodes stored before this run: updated, not added
         self._touched: set[str] = set()  # podcasts whose sponsor flags must be recomputed
 
     async def meta(self) -> IndexMeta:
@@ -125,6 +149,7 @@ class Indexer:
         meta = await self.meta()
         await self._writer.prepare(meta)
         done = await self._writer.fingerprints()
+        self._known = set(done)
         if prune and not force:
             self._check_prune(done, {e.episode_id for e in episodes})
         todo: list[tuple[Episode, str]] = []
@@ -143,58 +168,92 @@ class Indexer:
         # Every listed podcast, not only changed ones: flags of an index built before detection
         # existed (or with other thresholds) are brought up to date, and a re-run writes nothing.
         self._touched |= {episode.podcast for episode in episodes}
+        complete = False
         try:
             await self._index_all(todo, report)
             if prune:
                 report.deleted = await self._prune(done, {e.episode_id for e in episodes})
+            complete = True
         finally:
-            await self._publish()
+            await self._publish(final=complete)
             report.wall_seconds = time.perf_counter() - report.started
+            report.embedder_seconds = self._batches.busy.seconds
         return report
 
     async def _index_all(self, todo: list[tuple[Episode, str]], report: IndexReport) -> None:
-        slots = asyncio.Semaphore(self._concurrency)
+        """Two bounded stages: up to `concurrency` episodes are parsed and embedded while
+        finished ones wait for the one writer; at most `concurrency` wait (back-pressure)."""
+        preparing = asyncio.Semaphore(self._concurrency)
+        admitted = asyncio.Semaphore(2 * self._concurrency)
 
         async def one(episode: Episode, fp: str) -> None:
-            async with slots:
-                await self._index_episode(episode, fp, report)
+            async with admitted:
+                async with preparing:
+                    prepared = await self._prepare(episode, fp, report)
+                if prepared is not None:
+                    await self._write(episode, fp, *prepared, report)
 
         try:
             async with asyncio.TaskGroup() as group:
                 for episode, fp in todo:
                     group.create_task(one(episode, fp))
-        except* PodsearchError as failed:  # only FATAL errors leave `_index_episode`
+        except* PodsearchError as failed:  # only FATAL errors leave `_prepare` and `_write`
             raise failed.exceptions[0] from None
 
-    async def _index_episode(self, episode: Episode, fp: str, report: IndexReport) -> None:
+    async def _prepare(
+        self, episode: Episode, fp: str, report: IndexReport
+    ) -> tuple[list[SegmentPoint], EpisodeRecord] | None:
+        """The episode's points and record, or None once its failure is reported."""
         try:
-            utterances = await asyncio.to_thread(parse_transcript, episode.transcript, self._limits)
-            segments = segment_episode(episode, utterances, self._chunker)
-            if not segments:
-                raise TranscriptError(episode.transcript, "no words to index")
-            chapters = read_chapters(episode.chapters, self._limits) if episode.chapters else []
-            record = build_record(episode.episode_id, utterances, chapters)
-            points = await self._points(segments, fp)
+            segments, sparse, record = await asyncio.to_thread(self._parse, episode)
+            vectors = await self._batches.embed([s.text for s in segments])
         except FATAL:
             raise
         except Exception as exc:  # this episode's problem only: report it, index the others
             reason = str(exc) if isinstance(exc, PodsearchError) else f"{type(exc).__name__}: {exc}"
             report.failures.append(f"{episode.episode_id}: {reason}")
             self._on_episode(episode, 0)
-            return
+            return None
+        points = [
+            SegmentPoint(s.point_id, vector, bm25, s.payload(fp))
+            for s, vector, bm25 in zip(segments, vectors, sparse, strict=True)
+        ]
+        return points, record
+
+    def _parse(self, episode: Episode) -> tuple[list[Segment], list[SparseVector], EpisodeRecord]:
+        """The CPU-bound part, run in a thread: parse, cut into segments, BM25 each (speakers'
+        names included, see `keyword_text`), and the episode's record of utterances."""
+        utterances = parse_transcript(episode.transcript, self._limits)
+        segments = segment_episode(episode, utterances, self._chunker)
+        if not segments:
+            raise TranscriptError(episode.transcript, "no words to index")
+        sparse = [self._bm25.document(keyword_text(s)) for s in segments]
+        return segments, sparse, build_record(episode.episode_id, utterances, episode.chapters)
+
+    async def _write(
+        self,
+        episode: Episode,
+        fp: str,
+        points: list[SegmentPoint],
+        record: EpisodeRecord,
+        report: IndexReport,
+    ) -> None:
         async with self._write_lock:
             await self._writer.replace_episode(episode.episode_id, fp, points)
-            await self._writer.replace_record(record)
-            report.indexed += 1
+            await self._writer.replace_record(record)  # after: replacing deletes the old one
+            if episode.episode_id in self._known:
+                report.updated += 1
+            else:
+                report.added += 1
             report.segments += len(points)
-            report.audio_seconds += segments[-1].end - segments[0].start
+            report.audio_seconds += points[-1].payload.end - points[0].payload.start
             self._on_episode(episode, len(points))
             self._touched.add(episode.podcast)
             if time.monotonic() - self._last_publish >= self._publish_every_s:
                 await self._publish()
                 self._last_publish = time.monotonic()
 
-    async def _publish(self) -> None:
+    async def _publish(self, final: bool = False) -> None:
         """Recompute the sponsor flags of the podcasts that changed, then publish: readers never
         see a published episode whose repeated reads are not yet flagged (Edge)."""
         for podcast in sorted(self._touched):
@@ -202,14 +261,7 @@ class Indexer:
                 changed_flags(await self._writer.podcast_segments(podcast))
             )
         self._touched.clear()
-        await self._writer.publish()
-
-    async def _points(self, segments: Sequence[Segment], fp: str) -> list[SegmentPoint]:
-        vectors = await self._embedder.embed([s.text for s in segments], "document")
-        return [
-            SegmentPoint(s.point_id, vector, self._bm25.document(keyword_text(s)), s.payload(fp))
-            for s, vector in zip(segments, vectors, strict=True)
-        ]
+        await self._writer.publish(final=final)
 
     def _check_prune(self, stored: Mapping[str, str], wanted: set[str]) -> None:
         gone = sum(episode_id not in wanted for episode_id in stored)

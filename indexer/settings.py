@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings
 
+from indexer.catalogue import FeedSettings
 from podsearch.index_meta import ChunkerConfig
 from podsearch.settings import ENV_CONFIG, EmbedderClientSettings, StoreSettings
 from podsearch.transcripts import ReadLimits
@@ -16,7 +17,14 @@ class IndexerSettings(BaseSettings):
     store: StoreSettings = Field(default_factory=StoreSettings)
     embedder: EmbedderClientSettings = Field(default_factory=EmbedderClientSettings)
     chunker: ChunkerConfig = Field(default_factory=ChunkerConfig)
+    feeds: FeedSettings = Field(default_factory=FeedSettings)
     concurrency: int = Field(2, ge=1, le=64, description="Episodes embedded at the same time.")
+    batch_tokens: int = Field(
+        8192, ge=64, description="Most estimated tokens per embedding call (4 characters each)."
+    )
+    embed_in_flight: int = Field(
+        2, ge=1, le=64, description="Embedding calls in flight at once (remote GPU: containers)."
+    )
     publish_every_s: float = Field(
         60.0, gt=0, description="Edge: publish finished episodes at least this often."
     )

@@ -10,24 +10,14 @@ or `segment_index` field, so podcast counts and segment lookups never see it.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from podsearch.errors import TranscriptError
-from podsearch.models import POINT_NAMESPACE, Utterance
-from podsearch.transcripts.reading import DEFAULT_LIMITS, ReadLimits, read_text
+from podsearch.models import POINT_NAMESPACE, Chapter, Utterance
 
 RECORD_FIELD = "episode_record"  # marks the record point (value: format version)
-
-
-@dataclass(frozen=True)
-class Chapter:
-    start: float
-    title: str
 
 
 @dataclass(frozen=True)
@@ -87,15 +77,3 @@ def build_record(
 ) -> EpisodeRecord:
     spoken = sorted((u for u in utterances if u.text.strip()), key=lambda u: u.start)
     return EpisodeRecord(episode_id, tuple(spoken), tuple(sorted(chapters, key=lambda c: c.start)))
-
-
-def read_chapters(path: Path, limits: ReadLimits = DEFAULT_LIMITS) -> list[Chapter]:
-    """A Podcasting 2.0 chapters file: {"chapters": [{"startTime": 0, "title": "Intro"}, ...]}."""
-    try:
-        document = json.loads(read_text(path, limits))
-        return [
-            Chapter(float(c["startTime"]), str(c.get("title") or "").strip())
-            for c in document["chapters"]
-        ]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise TranscriptError(path, f"not a Podcasting 2.0 chapters file: {exc}") from exc

@@ -10,6 +10,9 @@ PodsearchError
  │               ├─ IndexNotReady              nothing published yet -> 503
  │               └─ IndexMismatch              index built by another embedding recipe -> 409
  ├─ IndexerBusy                                another indexer holds the write lock
+ ├─ FeedError(source)                          a feed or its transcript: report, skip it
+
+
  ├─ PruneRefused                               --prune would delete too much of the index
  └─ TranscriptError(path, line)                indexer: report, count, skip the file
 ```
@@ -64,6 +67,15 @@ class IndexMismatch(StoreError):
 
 class IndexerBusy(PodsearchError):
     """Another indexer process holds the write lock of this index."""
+
+
+class FeedError(PodsearchError):
+    """A feed, OPML list or linked file cannot be fetched or read; names its URL or path."""
+
+    def __init__(self, source: str, message: str) -> None:
+        self.source = source
+        self.reason = message
+        super().__init__(f"{source}: {message}")
 
 
 class PruneRefused(PodsearchError):

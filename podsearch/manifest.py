@@ -17,7 +17,7 @@ from podsearch.models import Episode
 from podsearch.transcripts.reading import check_text, read_text
 
 REQUIRED = ("episode_id", "podcast", "title", "transcript")
-OPTIONAL = ("url", "audio_url", "chapters")
+OPTIONAL = ("url", "audio_url")
 
 
 def read_manifest(path: Path, allow_outside: bool = False) -> list[Episode]:
@@ -29,10 +29,9 @@ def read_manifest(path: Path, allow_outside: bool = False) -> list[Episode]:
         if not line.strip():
             continue
         episode = _episode(_record(line, path, number), path, number)
-        for key, file in (("transcript", episode.transcript), ("chapters", episode.chapters)):
-            if folder is not None and file is not None and not _inside(file, folder):
-                message = f"{key!r} points outside the manifest's folder"
-                raise TranscriptError(path, message, line=number)
+        if folder is not None and not _inside(episode.transcript, folder):
+            message = "'transcript' points outside the manifest's folder"
+            raise TranscriptError(path, message, line=number)
         key = episode.episode_id
         if key in seen:
             message = f"duplicate episode_id {key!r} (first on line {seen[key]})"
@@ -80,7 +79,6 @@ def _episode(record: dict[str, Any], path: Path, number: int) -> Episode:
         published=_published(record.get("published"), path, number),
         url=record.get("url"),
         audio_url=record.get("audio_url"),
-        chapters=path.parent / record["chapters"] if record.get("chapters") else None,
     )
 
 

@@ -19,8 +19,20 @@ POINT_NAMESPACE = uuid.UUID("5b0d7c5e-8f2a-4c1e-9a57-6f3c2f4b9d10")
 
 
 @dataclass(frozen=True)
+class Chapter:
+    """A titled part of an episode, from its Podcasting 2.0 chapters file."""
+
+    start: float
+    title: str
+
+
+@dataclass(frozen=True)
 class Episode:
-    """One episode of a podcast, as the manifest describes it. `episode_id` is an opaque string."""
+    """One episode of a podcast, as the manifest or feed describes it. `episode_id` is opaque.
+
+    `people` are the episode's credited people (a feed's `<podcast:person>`): the speakers of a
+    transcript that names none. `chapters` are in start order.
+    """
 
     episode_id: str
     podcast: str
@@ -29,7 +41,13 @@ class Episode:
     published: datetime | None = None
     url: str | None = None
     audio_url: str | None = None
-    chapters: Path | None = None  # a Podcasting 2.0 chapters file
+    people: tuple[str, ...] = ()
+    chapters: tuple[Chapter, ...] = ()
+
+    def chapter_at(self, seconds: float) -> str | None:
+        """Title of the chapter playing at `seconds`, if the episode has chapters."""
+        titles = [c.title for c in self.chapters if c.start <= seconds]
+        return titles[-1] if titles else None
 
 
 @dataclass(frozen=True)
@@ -76,6 +94,7 @@ class Segment:
             start=round(self.start, 2),
             end=round(self.end, 2),
             speakers=self.speakers,
+            chapter=ep.chapter_at(self.start),
             text=self.text,
             content_hash=self.content_hash,
             episode_fingerprint=episode_fingerprint,
@@ -103,6 +122,7 @@ class SegmentPayload:
     text: str
     content_hash: str
     episode_fingerprint: str
+    chapter: str | None = None  # the chapter the segment starts in, when the feed has chapters
     ad: int = 0  # 1 on a sponsor/promo read (sponsors.py); set after writing, over the podcast
 
     def to_dict(self) -> dict[str, Any]:
@@ -126,6 +146,7 @@ class SegmentPayload:
             text=str(data["text"]),
             content_hash=str(data["content_hash"]),
             episode_fingerprint=str(data["episode_fingerprint"]),
+            chapter=data.get("chapter"),
             ad=int(data.get("ad") or 0),
         )
 

@@ -96,8 +96,13 @@ class SegmentWriter(Protocol):
 
     async def delete_episode(self, episode_id: str) -> None: ...
 
-    async def publish(self) -> None:
-        """Make everything written so far visible to readers, atomically."""
+    async def publish(self, final: bool = False) -> None:
+        """Make everything written so far visible to readers, atomically. `final`: the run is
+        complete; a rebuild goes live only then, never half-built."""
+        ...
+
+    async def rollback(self) -> str:
+        """Make the previously published index live again; returns its name."""
         ...
 
     async def close(self) -> None: ...

@@ -32,6 +32,8 @@ def segment_episode(
         )
     timeline = _Timeline.of(utterances)
     spans = _windows(timeline.words, config.window_words, config.overlap_words)
+    # A transcript that names no speaker at all borrows the episode's credited people.
+    credited = () if any(u.speaker for u in utterances) else episode.people
     return [
         Segment(
             episode=episode,
@@ -39,7 +41,7 @@ def segment_episode(
             start=timeline.start(a),
             end=timeline.end(b - 1),
             text=" ".join(timeline.words[a:b]),
-            speakers=timeline.speakers(a, b),
+            speakers=timeline.speakers(a, b) or credited,
         )
         for index, (a, b) in enumerate(spans)
     ]

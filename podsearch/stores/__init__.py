@@ -20,9 +20,7 @@ def open_writer(settings: StoreSettings, rebuild: bool = False) -> SegmentWriter
     if settings.backend == "qdrant":
         from podsearch.stores.qdrant_server import QdrantServerStore
 
-        if rebuild:
-            raise ValueError("rebuild a server collection by indexing into a new collection name")
-        return QdrantServerStore(settings)
+        return QdrantServerStore(settings, rebuild=rebuild)
     from podsearch.stores.edge import EdgeWriter
 
     return EdgeWriter(settings.path, rebuild=rebuild)

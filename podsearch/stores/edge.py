@@ -8,6 +8,7 @@ so the indexer can run while the API serves and the API never sees a half-writte
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 from collections.abc import Mapping, Sequence
@@ -24,6 +25,8 @@ from podsearch.sponsors import AD_FIELD, StoredSegment
 from podsearch.stores import plan
 from podsearch.stores.generations import GenerationDir, WriterLock
 from podsearch.stores.schema import DENSE, PAYLOAD_INDEXES, SPARSE
+
+log = logging.getLogger(__name__)
 
 _SHARD = "shard"
 _META = "meta.json"
@@ -155,19 +158,37 @@ class EdgeWriter:
         _write_json_atomically(self._dirs.staging / _EPISODES, self._fingerprints)
         self._dirty = True
 
-    async def publish(self) -> None:
-        """Build the HNSW graph, then copy the closed shard in as the live generation."""
-        if not self._dirty:
+    async def publish(self, final: bool = False) -> None:
+        """Build the HNSW graph, then link/copy the closed shard in as the live generation."""
+        if not self._dirty or (self._rebuild and not final):
             return
         shard = self._open_shard
         shard.optimize()
         shard.close()
         self._shard = None
         try:
-            self._dirs.publish(self._dirs.staging)
+            done = self._dirs.publish(self._dirs.staging)
         finally:
             self._shard = qe.EdgeShard.load(str(self._dirs.staging / _SHARD))
         self._dirty = False
+        log.info(
+            "published generation %s in %.2f s: %d files copied (%.1f MB), %d linked (%.1f MB)",
+            done.folder.name,
+            done.seconds,
+            done.copied_files,
+            done.copied_bytes / 1e6,
+            done.linked_files,
+            done.linked_bytes / 1e6,
+            extra={"publication": done},
+        )
+
+    async def rollback(self) -> str:
+        """Serve the previous generation again; staging restarts from it. Needs the lock."""
+        self._lock.acquire()
+        try:
+            return self._dirs.rollback(self._dirs.staging).name
+        finally:
+            self._lock.release()
 
     async def close(self) -> None:
         if self._shard is not None:

@@ -1,16 +1,22 @@
 """Qdrant server/cluster adapter through `qdrant-client`: the scale-out store.
 
-One class serves both sides. Each episode is written with one upsert (all of its segments), then
-its stale tail is deleted, so readers see whole episodes; `publish` has nothing to do. The index
-metadata lives in the collection's own metadata. Tests run it on qdrant-client's in-process local
-mode (`url=":memory:"`), which speaks the same client API.
+One class serves both sides. Qdrant has no multi-operation transactions, so re-indexing an
+episode writes its new segments as a new *version* (new point ids, payload `version`) with one
+upsert, then deletes every other version. Between the two, or after a crash between them, an
+episode has two complete versions; readers keep, per episode, only the newest version among
+the points they got, so no answer ever mixes an episode's old and new segments. `publish` has
+nothing to do, except at the end of a `--rebuild` (see `qdrant_aliases`). The index metadata
+lives in the collection's own metadata. Tests run it on qdrant-client's in-process local mode
+(`url=":memory:"`), which speaks the same client API.
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
+import uuid
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from qdrant_client import AsyncQdrantClient, models
@@ -19,13 +25,22 @@ from qdrant_client.http.exceptions import ApiException
 from podsearch.episodes import EpisodeRecord, record_point_id
 from podsearch.errors import IndexMismatch, IndexNotReady, StoreUnavailable
 from podsearch.index_meta import IndexMeta
-from podsearch.models import PodcastStats, SegmentHit, SegmentPoint, SparseVector, StoreQuery
+from podsearch.models import (
+    POINT_NAMESPACE,
+    PodcastStats,
+    SegmentHit,
+    SegmentPoint,
+    SparseVector,
+    StoreQuery,
+)
 from podsearch.settings import StoreSettings
 from podsearch.sponsors import AD_FIELD, StoredSegment
 from podsearch.stores import plan
+from podsearch.stores import qdrant_aliases as aliases
 from podsearch.stores.schema import DENSE, PAYLOAD_INDEXES, SPARSE
 
 _META_KEY = "podsearch"
+_VERSION = "version"  # an episode's write time (ns): which of its versions readers keep
 _SCHEMA_TYPES = {
     "keyword": models.PayloadSchemaType.KEYWORD,
     "datetime": models.PayloadSchemaType.DATETIME,
@@ -49,14 +64,23 @@ def _client(settings: StoreSettings) -> AsyncQdrantClient:
 class QdrantServerStore:
     """Reader and writer over one collection of a Qdrant server or cluster."""
 
-    def __init__(self, settings: StoreSettings, client: AsyncQdrantClient | None = None) -> None:
+    def __init__(
+        self,
+        settings: StoreSettings,
+        client: AsyncQdrantClient | None = None,
+        rebuild: bool = False,
+    ) -> None:
         self._settings = settings
-        self._collection = settings.collection
+        self._collection = settings.collection  # a collection, or an alias of one
         self._client = client or _client(settings)
         self._meta: IndexMeta | None = None
+        self._rebuild = rebuild
 
     async def prepare(self, meta: IndexMeta) -> None:
         try:
+            if self._rebuild:
+                await aliases.check_alias_name(self._client, self._settings.collection)
+                self._collection = aliases.new_collection(self._settings.collection)
             exists = await self._client.collection_exists(self._collection)
             if exists:
                 (await self._read_meta()).check_compatible(meta)
@@ -109,7 +133,7 @@ class QdrantServerStore:
 
     async def fingerprints(self) -> Mapping[str, str]:
         """Read from each episode's first segment (written in the same upsert as the rest)."""
-        found: dict[str, str] = {}
+        firsts: list[Any] = []
         offset: Any = None
         episode_key, fingerprint_key = plan.FINGERPRINT_KEYS
         while True:
@@ -118,35 +142,39 @@ class QdrantServerStore:
                 scroll_filter=_filter(plan.FIRST_SEGMENTS),
                 limit=1000,
                 offset=offset,
-                with_payload=list(plan.FINGERPRINT_KEYS),
+                with_payload=[*plan.FINGERPRINT_KEYS, _VERSION],
             )
-            for record in records:
-                payload = record.payload or {}
-                found[str(payload[episode_key])] = str(payload[fingerprint_key])
+            firsts += records
             if offset is None:
-                return found
+                break
+        return {
+            str(payload[episode_key]): str(payload[fingerprint_key])
+            for payload in (r.payload or {} for r in _newest_versions(firsts))
+        }
 
     async def replace_episode(
         self, episode_id: str, fingerprint: str, points: Sequence[SegmentPoint]
     ) -> None:
-        """The fingerprint travels in every segment's payload; `fingerprints` reads it back."""
+        """Write the new version whole, then drop the others (readers pick one version). The
+        fingerprint travels in every segment's payload; `fingerprints` reads it back."""
+        version = time.time_ns()
         await self._client.upsert(
             self._collection,
             points=[
                 models.PointStruct(
-                    id=p.id,
+                    id=str(uuid.uuid5(POINT_NAMESPACE, f"{p.id}@{version}")),
                     vector={DENSE: p.dense, SPARSE: _vector(p.sparse)},
-                    payload=p.payload.to_dict(),
+                    payload={**p.payload.to_dict(), _VERSION: version},
                 )
                 for p in points
             ],
             wait=True,
         )
-        await self._delete(episode_id, from_index=len(points))
+        await self._delete(episode_id, keep_version=version)
 
     async def delete_episode(self, episode_id: str) -> None:
         """Its segments and its record (all points with its episode_id)."""
-        await self._delete(episode_id, from_index=0)
+        await self._delete(episode_id, keep_version=None)
 
     async def replace_record(self, record: EpisodeRecord) -> None:
         point = models.PointStruct(
@@ -177,14 +205,22 @@ class QdrantServerStore:
                     self._collection, {AD_FIELD: int(value)}, points=ids, wait=True
                 )
 
-    async def _delete(self, episode_id: str, from_index: int) -> None:
-        selector = _must(plan.episode_segments(episode_id, from_index))
+    async def _delete(self, episode_id: str, keep_version: int | None) -> None:
+        selector = _must(plan.episode_segments(episode_id))
+        if keep_version is not None:
+            selector.must_not = [_condition(plan.Match(_VERSION, keep_version))]
         await self._client.delete(
             self._collection, points_selector=models.FilterSelector(filter=selector), wait=True
         )
 
-    async def publish(self) -> None:
-        """Nothing to do: every episode became visible whole when it was upserted."""
+    async def publish(self, final: bool = False) -> None:
+        """Every episode is visible whole once upserted; a complete rebuild goes live here."""
+        if self._rebuild and final:
+            await aliases.smoke_test(self._client, self._collection)
+            await aliases.switch(self._client, self._settings.collection, self._collection)
+
+    async def rollback(self) -> str:
+        return await aliases.rollback(self._client, self._settings.collection)
 
     async def search(self, query: StoreQuery) -> list[SegmentHit]:
         await self.meta()
@@ -222,7 +258,8 @@ class QdrantServerStore:
                 )
         except (ApiException, OSError) as exc:
             raise StoreUnavailable(f"Qdrant query failed: {exc}") from exc
-        return plan.ranked(plan.hit(p.id, p.score, p.payload) for p in response.points)
+        points = _newest_versions(response.points)
+        return plan.ranked(plan.hit(p.id, p.score, p.payload) for p in points)
 
     async def generation(self) -> str:
         meta = await self.meta()
@@ -247,9 +284,9 @@ class QdrantServerStore:
     async def segments(self, episode_id: str, indexes: Sequence[int]) -> list[SegmentHit]:
         wanted = _filter(plan.some_segments(episode_id, indexes))
         records, _ = await self._client.scroll(
-            self._collection, scroll_filter=wanted, limit=len(indexes), with_payload=True
+            self._collection, scroll_filter=wanted, limit=2 * len(indexes), with_payload=True
         )
-        return [plan.hit(r.id, 0.0, r.payload) for r in records]
+        return [plan.hit(r.id, 0.0, r.payload) for r in _newest_versions(records)]
 
     async def episode_record(self, episode_id: str) -> EpisodeRecord | None:
         await self.meta()
@@ -278,6 +315,20 @@ class QdrantServerStore:
 
     async def close(self) -> None:
         await self._client.close()
+
+
+def _newest_versions(points: Iterable[Any]) -> list[Any]:
+    """Per episode, only the points of its newest version present (see the module docstring)."""
+    listed = list(points)
+
+    def version(point: Any) -> tuple[Any, int]:
+        payload = point.payload or {}
+        return payload.get("episode_id"), int(payload.get(_VERSION, 0))
+
+    newest: dict[Any, int] = {}
+    for episode, number in map(version, listed):
+        newest[episode] = max(newest.get(episode, 0), number)
+    return [p for p in listed if newest[version(p)[0]] == version(p)[1]]
 
 
 def _vector(vector: list[float] | SparseVector) -> Any:

@@ -173,3 +173,12 @@ def test_bm25_sees_who_spoke_while_the_segment_text_stays_the_words() -> None:
     segment = segment_episode(EPISODE, turns, ChunkerConfig())[0]
     assert segment.text == "Budget first. Agreed."
     assert keyword_text(segment) == "Grad C Anna Budget first. Agreed."
+
+
+def test_a_transcript_without_speakers_borrows_the_episodes_credited_people() -> None:
+    credited = Episode("ep", "Show", "Ep", Path("ep.vtt"), people=("Ada", "Grace"))
+    unnamed = [Utterance(0, 10, " ".join(words(300)))]
+    named = [Utterance(0, 5, "hello there", "Linus"), Utterance(5, 10, " ".join(words(300)))]
+    config = ChunkerConfig()
+    assert {s.speakers for s in segment_episode(credited, unnamed, config)} == {("Ada", "Grace")}
+    assert ("Ada", "Grace") not in {s.speakers for s in segment_episode(credited, named, config)}

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from podsearch.episodes import Chapter, EpisodeRecord
+from podsearch.episodes import EpisodeRecord
 from podsearch.errors import IndexMismatch, IndexNotReady
 from podsearch.models import (
+    Chapter,
     Episode,
     PodcastStats,
     SearchFilters,

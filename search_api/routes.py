@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from podsearch.errors import PodsearchError
@@ -78,7 +79,9 @@ async def search(
     rrf_k: Annotated[
         int | None, Query(ge=1, le=1000, description="Hybrid fusion constant.")
     ] = None,
-) -> SearchResponse:
+) -> Response:
+    """The body is built as plain data and encoded once (see `shaping`); `response_model`
+    documents it."""
     options = settings.api
     query = normalise_query(q)
     if not query:
@@ -118,7 +121,7 @@ async def search(
         rrf_k=rrf_k,
         cursor_key=key,
     )
-    return await service.search(params)
+    return JSONResponse(await service.search(params))
 
 
 @limited.get("/podcasts", response_model=list[PodcastCount], responses=_ERRORS)

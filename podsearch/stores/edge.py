@@ -7,6 +7,7 @@ so the indexer can run while the API serves and the API never sees a half-writte
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -18,7 +19,14 @@ import qdrant_edge as qe
 
 from podsearch.errors import IndexMismatch, IndexNotReady, StoreUnavailable
 from podsearch.index_meta import IndexMeta
-from podsearch.models import PodcastStats, SegmentHit, SegmentPoint, SparseVector, StoreQuery
+from podsearch.models import (
+    PodcastStats,
+    SegmentHit,
+    SegmentPayload,
+    SegmentPoint,
+    SparseVector,
+    StoreQuery,
+)
 from podsearch.stores import plan
 from podsearch.stores.generations import GenerationDir, WriterLock
 from podsearch.stores.schema import DENSE, PAYLOAD_INDEXES, SPARSE
@@ -184,9 +192,13 @@ class EdgeReader:
         search = plan.plan_search(query)
         if search is None:
             return []
-        return plan.ranked(
-            plan.hit(p.id, p.score, p.payload) for p in shard.query(_request(search))
-        )
+        points = await asyncio.to_thread(shard.query, _request(search))
+        return plan.ranked(plan.hit(p.id, p.score, p.payload) for p in points)
+
+    async def fetch(self, ids: Sequence[str]) -> dict[str, SegmentPayload]:
+        shard, _ = self._live()
+        records = await asyncio.to_thread(shard.retrieve, list(ids), True, False)
+        return plan.payloads((r.id, r.payload) for r in records)
 
     async def generation(self) -> str:
         self._live()
@@ -203,14 +215,6 @@ class EdgeReader:
             return [(hit.value, hit.count) for hit in shard.facet(request).hits]
 
         return plan.podcast_stats(facet(()), facet(plan.FIRST_SEGMENTS))
-
-    async def segments(self, episode_id: str, indexes: Sequence[int]) -> list[SegmentHit]:
-        shard, _ = self._live()
-        wanted = _filter(plan.some_segments(episode_id, indexes))
-        records, _ = shard.scroll(
-            qe.ScrollRequest(limit=len(indexes), filter=wanted, with_payload=True)
-        )
-        return [plan.hit(r.id, 0.0, r.payload) for r in records]
 
     async def close(self) -> None:
         if self._shard is not None:
@@ -269,7 +273,7 @@ def _request(search: plan.SearchPlan) -> qe.QueryRequest:
     common: dict[str, Any] = {
         "limit": search.limit,
         "filter": flt,
-        "with_payload": True,
+        "with_payload": list(plan.RANK_KEYS),
         "score_threshold": search.score_threshold,
     }
     if not search.fused:

@@ -18,7 +18,14 @@ from qdrant_client.http.exceptions import ApiException
 
 from podsearch.errors import IndexMismatch, IndexNotReady, StoreUnavailable
 from podsearch.index_meta import IndexMeta
-from podsearch.models import PodcastStats, SegmentHit, SegmentPoint, SparseVector, StoreQuery
+from podsearch.models import (
+    PodcastStats,
+    SegmentHit,
+    SegmentPayload,
+    SegmentPoint,
+    SparseVector,
+    StoreQuery,
+)
 from podsearch.settings import StoreSettings
 from podsearch.stores import plan
 from podsearch.stores.schema import DENSE, PAYLOAD_INDEXES, SPARSE
@@ -163,7 +170,7 @@ class QdrantServerStore:
         common: dict[str, Any] = {
             "limit": search.limit,
             "query_filter": flt,
-            "with_payload": True,
+            "with_payload": list(plan.RANK_KEYS),
             "score_threshold": search.score_threshold,
         }
         try:
@@ -212,12 +219,15 @@ class QdrantServerStore:
 
         return plan.podcast_stats(await facet(()), await facet(plan.FIRST_SEGMENTS))
 
-    async def segments(self, episode_id: str, indexes: Sequence[int]) -> list[SegmentHit]:
-        wanted = _filter(plan.some_segments(episode_id, indexes))
-        records, _ = await self._client.scroll(
-            self._collection, scroll_filter=wanted, limit=len(indexes), with_payload=True
-        )
-        return [plan.hit(r.id, 0.0, r.payload) for r in records]
+    async def fetch(self, ids: Sequence[str]) -> dict[str, SegmentPayload]:
+        await self.meta()
+        try:
+            records = await self._client.retrieve(
+                self._collection, ids=list(ids), with_payload=True
+            )
+        except (ApiException, OSError) as exc:
+            raise StoreUnavailable(f"Qdrant retrieve failed: {exc}") from exc
+        return plan.payloads((r.id, r.payload) for r in records)
 
     async def close(self) -> None:
         await self._client.close()

@@ -39,9 +39,9 @@ async def ask(
 ) -> list[Span]:
     params = SearchParams(query=question, mode=mode, limit=K, rrf_k=rrf_k)
     response = await service.search(params)
-    if response.degraded:
-        raise RuntimeError(f"search degraded to keyword: {response.degraded_reason}")
-    return [Span(m.episode_id, m.start, m.end) for m in response.results]
+    if response["degraded"]:
+        raise RuntimeError(f"search degraded to keyword: {response['degraded_reason']}")
+    return [Span(m["episode_id"], m["start"], m["end"]) for m in response["results"]]
 
 
 async def run_questions(

@@ -9,7 +9,6 @@ time), so it runs on the ranked hits before any segment's text is fetched.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from podsearch.models import SegmentHit
 
@@ -17,31 +16,23 @@ MAX_SEGMENTS_PER_MOMENT = 4  # ~5 minutes of talk at most: a moment, not a chapt
 ADJACENT_GAP_S = 2.0
 
 
-@dataclass
 class MomentDraft:
-    """A run of neighbouring hits of one episode, ranked by its best hit."""
+    """A run of neighbouring hits of one episode, ranked by its best (first) hit.
 
-    hits: list[SegmentHit] = field(default_factory=list)
+    Time bounds are kept up to date as hits join: merging asks them of every moment of the
+    episode for every candidate.
+    """
 
-    @property
-    def best(self) -> SegmentHit:
-        return max(self.hits, key=lambda h: (h.score, h.id))
+    def __init__(self, seed: SegmentHit) -> None:
+        self.hits = [seed]
+        self.score = seed.score  # hits join best first, so the seed is the best
+        self.episode_id = seed.episode_id
+        self.start, self.end = seed.start, seed.end
 
-    @property
-    def score(self) -> float:
-        return self.best.score
-
-    @property
-    def episode_id(self) -> str:
-        return self.hits[0].episode_id
-
-    @property
-    def start(self) -> float:
-        return self.hits[0].start
-
-    @property
-    def end(self) -> float:
-        return max(h.end for h in self.hits)
+    def add(self, hit: SegmentHit) -> None:
+        self.hits.append(hit)
+        self.hits.sort(key=lambda h: h.segment_index)
+        self.start, self.end = self.hits[0].start, max(self.end, hit.end)
 
     @property
     def indexes(self) -> list[int]:
@@ -86,12 +77,11 @@ def merge_moments(hits: Sequence[SegmentHit]) -> list[MomentDraft]:
         episode = by_episode.setdefault(hit.episode_id, [])
         touched = [m for m in episode if _touches(m, hit)]
         if not touched:
-            moment = MomentDraft([hit])
+            moment = MomentDraft(hit)
             episode.append(moment)
             moments.append(moment)
         elif len(touched) == 1 and len(touched[0].hits) < MAX_SEGMENTS_PER_MOMENT:
-            touched[0].hits.append(hit)
-            touched[0].hits.sort(key=lambda h: h.segment_index)
+            touched[0].add(hit)
     return moments
 
 

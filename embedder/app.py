@@ -4,7 +4,7 @@ The backend is injected, so the same app runs under uvicorn (`embedder.cli`), on
 tests through `httpx.ASGITransport`. Every vector is validated before it leaves: a non-finite or
 wrong-dimension vector is a 500 with code `invalid_embedding`, never a 200 (the system this one
 replaces answered 200 with `embedding: null`). Every error is JSON
-`{"error": {"code", "message"}}`, mapped in `_install_error_handlers` and nowhere else.
+`podsearch.contract.ErrorBody`, mapped in `_install_error_handlers` and nowhere else.
 """
 
 from __future__ import annotations
@@ -26,11 +26,14 @@ import podsearch
 from embedder.backends import Backend, EncodeResult
 from embedder.batching import MicroBatcher
 from podsearch.contract import (
+    ApiError,
     EmbedderHealth,
     EmbeddingData,
     EmbeddingRequest,
     EmbeddingResponse,
     EmbeddingUsage,
+    ErrorBody,
+    ErrorCode,
     InputType,
     validate_vectors,
 )
@@ -39,24 +42,13 @@ from podsearch.errors import EmbedderResponseInvalid
 log = logging.getLogger(__name__)
 
 _WARM_UP_TEXT = "warming up the embedding model"
-_HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
-
-
-class ApiError(Exception):
-    """An error the service answers with on purpose: HTTP status + stable code + message."""
-
-    def __init__(
-        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.headers = status, code, message, headers
+_HTTP_CODES = {404: ErrorCode.not_found, 405: ErrorCode.method_not_allowed}
 
 
 def _error(
-    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+    status: int, code: ErrorCode, message: str, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
-    body = {"error": {"code": code, "message": message}}
-    return JSONResponse(body, status_code=status, headers=headers)
+    return JSONResponse(ErrorBody.of(code, message), status_code=status, headers=headers)
 
 
 class Encoder:
@@ -89,7 +81,7 @@ class Encoder:
             raise
         except Exception as exc:
             log.exception("backend %s failed on %d inputs", self.backend.name, len(texts))
-            raise ApiError(500, "embedding_failed", f"the model failed: {exc}") from exc
+            raise ApiError(500, ErrorCode.embedding_failed, f"the model failed: {exc}") from exc
 
     async def encode(self, texts: Sequence[str], input_type: InputType) -> EncodeResult:
         try:
@@ -97,7 +89,7 @@ class Encoder:
             validate_vectors(result.vectors, len(texts), self.backend.recipe.dimension)
         except EmbedderResponseInvalid as exc:
             log.error("backend %s produced invalid vectors: %s", self.backend.name, exc)
-            raise ApiError(500, "invalid_embedding", str(exc)) from exc
+            raise ApiError(500, ErrorCode.invalid_embedding, str(exc)) from exc
         self.warm = True
         return result
 
@@ -119,7 +111,10 @@ def _bearer_auth(token: SecretStr | None) -> Callable[..., Awaitable[None]]:
         scheme, _, given = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected):
             raise ApiError(
-                401, "unauthorized", "missing or wrong bearer token", {"WWW-Authenticate": "Bearer"}
+                401,
+                ErrorCode.unauthorized,
+                "missing or wrong bearer token",
+                {"WWW-Authenticate": "Bearer"},
             )
 
     return require_token
@@ -134,18 +129,18 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
         if any(e["type"] == "too_long" and tuple(e["loc"]) == ("body", "input") for e in errors):
-            return _error(413, "batch_too_large", "too many inputs in one request")
+            return _error(413, ErrorCode.batch_too_large, "too many inputs in one request")
         where = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors[:5])
-        return _error(422, "invalid_request", where)
+        return _error(422, ErrorCode.invalid_request, where)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        code = _HTTP_CODES.get(exc.status_code, ErrorCode.http_error)
         return _error(exc.status_code, code, str(exc.detail), exc.headers)
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> JSONResponse:
-        return _error(500, "internal_error", "unexpected error in the embedding service")
+        return _error(500, ErrorCode.internal_error, "unexpected error in the embedding service")
 
 
 def create_app(
@@ -183,12 +178,18 @@ def create_app(
     @app.post("/v1/embeddings", dependencies=[Depends(_bearer_auth(token))])
     async def embeddings(body: EmbeddingRequest) -> EmbeddingResponse:
         if len(body.input) > max_batch:
-            raise ApiError(413, "batch_too_large", f"{len(body.input)} inputs, at most {max_batch}")
+            raise ApiError(
+                413, ErrorCode.batch_too_large, f"{len(body.input)} inputs, at most {max_batch}"
+            )
         empty = [i for i, text in enumerate(body.input) if not text.strip()]
         if empty:
-            raise ApiError(422, "invalid_request", f"inputs {empty[:10]} are empty or blank")
+            raise ApiError(
+                422, ErrorCode.invalid_request, f"inputs {empty[:10]} are empty or blank"
+            )
         if body.model is not None and body.model not in model_names:
-            raise ApiError(404, "model_not_found", f"this service embeds with {recipe.model_id}")
+            raise ApiError(
+                404, ErrorCode.model_not_found, f"this service embeds with {recipe.model_id}"
+            )
         result = await encoder.encode(body.input, body.input_type)
         return EmbeddingResponse(
             data=[EmbeddingData(index=i, embedding=v) for i, v in enumerate(result.vectors)],

@@ -7,7 +7,7 @@ import logging
 import uvicorn
 
 from embedder.app import create_app
-from embedder.backends import load_backend
+from embedder.loading import load_backend
 from embedder.settings import EmbedderServiceSettings
 
 

@@ -26,12 +26,9 @@ import torch
 import transformers
 from InstructorEmbedding import INSTRUCTOR
 
-from embedder.backends import (
-    EncodeResult,
-    ModelVerificationError,
-    instructor_recipe,
-    verify_weights,
-)
+from embedder.backends import EncodeResult
+from embedder.instructor_recipe import instructor_recipe
+from embedder.pins import ModelVerificationError, verify_weights
 from embedder.settings import InstructorSettings
 from podsearch.contract import InputType
 

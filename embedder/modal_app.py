@@ -7,7 +7,7 @@
 #   `@modal.batched`: the search API's critical path;
 # - `BulkEmbedder`: large batches of transcript segments for the indexer; scales to zero;
 # - `web`: the OpenAI-compatible `POST /v1/embeddings` and `GET /health` of `embedder.app`,
-#   so anything that speaks HTTP (our `HttpEmbedder`, curl, TEI-style clients) can use it.
+#   so anything that speaks HTTP (our `HttpTransport`, curl, TEI-style clients) can use it.
 #
 # ```bash
 # modal deploy -m embedder.modal_app                  # from the repository root
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import modal
 
-from embedder.backends import instructor_recipe
+from embedder.instructor_recipe import instructor_recipe
 from embedder.modal_bridge import (
     BulkCall,
     ForwardingBackend,
@@ -36,7 +36,7 @@ from embedder.modal_bridge import (
     build_web_app,
 )
 from embedder.settings import EmbedderServiceSettings, ModalDeploySettings, ModalSettings
-from podsearch.contract import InputType
+from podsearch.contract import ErrorCode, InputType, ModalAnswer
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -191,7 +191,8 @@ class BulkEmbedder:
     def embed(self, texts: list[str], input_type: InputType) -> dict[str, Any]:
         limit = ModalDeploySettings().modal.bulk_max_inputs
         if len(texts) > limit:
-            return {"error": f"{len(texts)} texts, at most {limit}", "code": "invalid_request"}
+            refusal = f"{len(texts)} texts, at most {limit}"
+            return ModalAnswer(error=refusal, code=ErrorCode.invalid_request).model_dump()
         return answer_bulk(self.backend, texts, input_type)
 
 

@@ -1,7 +1,7 @@
 """Both ends of the Modal transport, with no Modal and no torch in sight (tests run them as is).
 
 GPU side: `answer_queries` and `answer_bulk` turn a loaded `Backend` into the answers the Modal
-classes return (`podsearch.embedder_client.ModalAnswer`), validating every vector and keeping
+classes return (`podsearch.contract.ModalAnswer`), validating every vector and keeping
 one bad vector from failing its neighbours in a batch. Web side: `ForwardingBackend` is a
 `Backend` that encodes nothing itself and forwards to those classes, so the web endpoint is
 `embedder.app.create_app` unchanged: the same contract as the local server, by construction.
@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import SecretStr
 
 from embedder.backends import Backend, EncodeResult
-from podsearch.contract import EmbeddingRecipe, InputType, validate_vectors
-from podsearch.embedder_client import ModalAnswer
+from podsearch.contract import EmbeddingRecipe, ErrorCode, InputType, ModalAnswer, validate_vectors
 from podsearch.errors import EmbedderResponseInvalid
 
 if TYPE_CHECKING:
@@ -46,10 +45,12 @@ def _answer(backend: Backend, texts: list[str], input_type: InputType) -> list[M
         if len(result.vectors) != len(texts):
             raise EmbedderResponseInvalid(f"{len(texts)} texts, {len(result.vectors)} vectors")
     except EmbedderResponseInvalid as exc:
-        return [ModalAnswer(error=str(exc), code="invalid_embedding", server=server)] * len(texts)
+        invalid = ModalAnswer(error=str(exc), code=ErrorCode.invalid_embedding, server=server)
+        return [invalid] * len(texts)
     except Exception as exc:
         log.exception("backend %s failed on %d inputs", backend.name, len(texts))
-        return [ModalAnswer(error=str(exc), code="embedding_failed", server=server)] * len(texts)
+        failed = ModalAnswer(error=str(exc), code=ErrorCode.embedding_failed, server=server)
+        return [failed] * len(texts)
     answers = []
     for vector, tokens, truncated in zip(
         result.vectors, result.tokens, result.truncated, strict=True
@@ -58,7 +59,9 @@ def _answer(backend: Backend, texts: list[str], input_type: InputType) -> list[M
             validate_vectors([vector], 1, backend.recipe.dimension)
         except EmbedderResponseInvalid as exc:
             log.error("backend %s produced an invalid vector: %s", backend.name, exc)
-            answers.append(ModalAnswer(error=str(exc), code="invalid_embedding", server=server))
+            answers.append(
+                ModalAnswer(error=str(exc), code=ErrorCode.invalid_embedding, server=server)
+            )
             continue
         answers.append(
             ModalAnswer(embeddings=[vector], tokens=[tokens], truncated=[truncated], server=server)
@@ -77,7 +80,9 @@ def answer_queries(
             group = _answer(backend, [texts[i] for i in indices], input_type)
             for i, answer in zip(indices, group, strict=True):
                 answers[i] = answer.model_dump()
-    unknown = ModalAnswer(error="input_type must be query or document", code="invalid_request")
+    unknown = ModalAnswer(
+        error="input_type must be query or document", code=ErrorCode.invalid_request
+    )
     return [a if a is not None else unknown.model_dump() for a in answers]
 
 
@@ -118,7 +123,7 @@ class ForwardingBackend:
         else:
             raw = [self._bulk(list(texts), input_type)]
         answers = [ModalAnswer.model_validate(item) for item in raw]
-        if any(a.error is not None and a.code != "invalid_embedding" for a in answers):
+        if any(a.error is not None and a.code != ErrorCode.invalid_embedding for a in answers):
             raise RuntimeError(next(a.error for a in answers if a.error is not None))
         if input_type == "query":  # a bad vector fails its own request only: see _unusable
             answers = [_unusable(a, self.recipe.dimension) for a in answers]

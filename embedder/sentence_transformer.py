@@ -16,7 +16,8 @@ import sentence_transformers
 import torch
 import transformers
 
-from embedder.backends import EncodeResult, ModelVerificationError, verify_weights
+from embedder.backends import EncodeResult
+from embedder.pins import ModelVerificationError, verify_weights
 from podsearch.contract import EmbeddingRecipe, InputType
 
 log = logging.getLogger(__name__)

@@ -2,7 +2,7 @@
 
 The Modal app runs `fetch_weights` into its Volume. The Hugging Face Hub is reached through one
 function (`download`, injectable: tests pass a local copy), the commit it resolved is written
-beside the weights (`embedder.backends.PIN_FILE`) and becomes the recipe's revision. Pickled
+beside the weights (`embedder.pins.PIN_FILE`) and becomes the recipe's revision. Pickled
 transformer weights (`pytorch_model*.bin`) are converted to `model.safetensors` and deleted; the
 small `2_Dense/pytorch_model.bin` stays (sentence-transformers 2.2.2 reads no other format) and
 torch >= 2.6 loads it with `weights_only=True`.
@@ -16,7 +16,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from embedder.backends import ModelPin, ModelVerificationError, read_pin, write_pin
+from embedder.pins import ModelPin, ModelVerificationError, read_pin, write_pin
 
 log = logging.getLogger(__name__)
 

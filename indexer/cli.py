@@ -12,10 +12,10 @@ from tqdm import tqdm
 
 from indexer.pipeline import Indexer, IndexReport
 from indexer.settings import IndexerSettings
-from podsearch.embedder_client import HttpEmbedder
 from podsearch.errors import PodsearchError
 from podsearch.manifest import read_manifest
 from podsearch.models import Episode
+from podsearch.remote_embedder import open_embedder
 from podsearch.stores import open_writer
 
 
@@ -43,7 +43,7 @@ async def run(
         bar.set_postfix(segments=segments, refresh=False)
         bar.update(1)
 
-    embedder = HttpEmbedder(settings.embedder)
+    embedder = open_embedder(settings.embedder)
     writer = open_writer(settings.store, rebuild=args.rebuild)
     try:
         indexer = Indexer(

@@ -1,13 +1,16 @@
-"""The embedding HTTP contract (OpenAI-compatible) and the recipe recorded with every index.
+"""The wire contracts, written once: the embedding API (OpenAI-compatible), the answers of the
+Modal classes, the recipe recorded with every index, and the JSON error body of both servers.
 
-Server (`embedder.app`) and client (`podsearch.embedder_client`) both use these models: the JSON
-is written once. `validate_vectors` runs on both sides of the wire.
+Servers (`embedder.app`, `embedder.modal_bridge`, `search_api`) and the client
+(`podsearch.remote_embedder` and its transports) use these models, so nobody hand-writes the
+JSON twice. `validate_vectors` runs on both sides of the wire.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -97,3 +100,85 @@ def validate_vectors(vectors: Sequence[Sequence[float]], count: int, dimension: 
             norm_sq += x * x
         if norm_sq == 0.0:
             raise EmbedderResponseInvalid(f"vector {i} is all zeros")
+
+
+# ## Errors: `{"error": {"code", "message"[, "details"]}}` from every server
+
+
+class ErrorCode(StrEnum):
+    """Every stable error `code` our servers answer with; clients may branch on them."""
+
+    # both servers
+    invalid_request = "invalid_request"
+    not_found = "not_found"
+    method_not_allowed = "method_not_allowed"
+    http_error = "http_error"
+    internal_error = "internal_error"
+    # the embedding service
+    unauthorized = "unauthorized"
+    batch_too_large = "batch_too_large"
+    model_not_found = "model_not_found"
+    invalid_embedding = "invalid_embedding"
+    embedding_failed = "embedding_failed"
+    # the search API
+    empty_query = "empty_query"
+    query_too_long = "query_too_long"
+    limit_too_large = "limit_too_large"
+    offset_too_large = "offset_too_large"
+    invalid_date_range = "invalid_date_range"
+    invalid_cursor = "invalid_cursor"
+    rate_limited = "rate_limited"
+    index_mismatch = "index_mismatch"
+    embedder_invalid_response = "embedder_invalid_response"
+    embedder_unavailable = "embedder_unavailable"
+    index_not_ready = "index_not_ready"
+    store_unavailable = "store_unavailable"
+
+
+class ErrorDetail(BaseModel):
+    code: ErrorCode = Field(description="Stable, machine-readable error code.")
+    message: str
+    details: list[dict[str, object]] | None = None
+
+
+class ErrorBody(BaseModel):
+    """The body of every error response."""
+
+    error: ErrorDetail
+
+    @classmethod
+    def of(
+        cls, code: ErrorCode, message: str, details: list[dict[str, object]] | None = None
+    ) -> dict[str, object]:
+        """The JSON-ready body; `details` only when there are some."""
+        error = ErrorDetail(code=code, message=message, details=details)
+        return cls(error=error).model_dump(mode="json", exclude_none=True)
+
+
+class ApiError(Exception):
+    """A request refused on purpose: HTTP status, stable code, message (and headers)."""
+
+    def __init__(
+        self,
+        status: int,
+        code: ErrorCode,
+        message: str,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+        self.headers = dict(headers) if headers else None
+
+
+class ModalAnswer(BaseModel):
+    """What the Modal classes return per call (a query: one vector), or why there is none.
+    Plain values only (the code as its string): Modal carries it across processes."""
+
+    model_config = ConfigDict(use_enum_values=True)
+
+    embeddings: list[list[float]] = []
+    tokens: list[int] = []
+    truncated: list[bool] = []
+    error: str | None = None
+    code: ErrorCode | None = None  # invalid_embedding (never retried) | embedding_failed | ...
+    server: dict[str, str] = {}  # the GPU container: device, torch, cuda, load_seconds

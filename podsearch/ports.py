@@ -1,6 +1,7 @@
 """The seams of podsearch: what an embedder and a segment store must do.
 
-Implementations: `HttpEmbedder` (any OpenAI-compatible service: our local server, Modal, TEI);
+Implementations: `RemoteEmbedder` (over HTTP: any OpenAI-compatible service, our local server,
+Modal's web endpoint, TEI; or over the Modal SDK);
 `EdgeStore` (Qdrant Edge in-process) and `QdrantServerStore` (qdrant-client).
 """
 

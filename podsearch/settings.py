@@ -41,12 +41,18 @@ class StoreSettings(BaseModel):
 
 
 class EmbedderClientSettings(BaseModel):
-    """How the API and the indexer reach the embedding service (any OpenAI-compatible one)."""
+    """How the API and the indexer reach the embedding service (`podsearch.remote_embedder`)."""
 
+    transport: Literal["http", "modal"] = Field(
+        "http",
+        description="http: any OpenAI-compatible service at `url`; "
+        "modal: the deployed Modal app `modal_app` through the Modal SDK.",
+    )
     url: str = "http://127.0.0.1:8001"
+    modal_app: str = Field("podsearch-embedder", description="modal: the deployed app's name.")
     token: SecretStr | None = Field(None, description="Bearer token, if the service wants one.")
     model: str | None = Field(None, description="Sent as `model`; for services hosting several.")
     connect_timeout_s: float = Field(2.0, gt=0)
-    read_timeout_s: float = Field(30.0, gt=0)
+    read_timeout_s: float = Field(30.0, gt=0, description="modal: bound on each call.")
     retries: int = Field(2, ge=0, le=10)
     batch_size: int = Field(64, ge=1, le=2048)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,9 +13,9 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-from podsearch.embedder_client import HttpEmbedder
 from podsearch.errors import EmbedderError, IndexNotReady, StoreUnavailable
 from podsearch.ports import Embedder, SegmentReader
+from podsearch.remote_embedder import RemoteEmbedder, open_embedder
 from podsearch.stores import open_reader
 from search_api.errors import install_error_handlers
 from search_api.observability import Metrics, ObservabilityMiddleware
@@ -40,15 +41,15 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Clients are created here, inside the server's event loop, and closed with it.
-        own_embedder = embedder or HttpEmbedder(settings.embedder)
+        own_embedder = embedder or open_embedder(settings.embedder)
         own_reader = reader or open_reader(settings.store)
         service = SearchService(own_embedder, own_reader, options, metrics)
-        await _check_at_startup(service)
+        await _check_at_startup(service, options.ready_deadline_s)
         app.state.service = service
         try:
             yield
         finally:
-            if embedder is None and isinstance(own_embedder, HttpEmbedder):
+            if embedder is None and isinstance(own_embedder, RemoteEmbedder):
                 await own_embedder.aclose()
             if reader is None:
                 await own_reader.close()
@@ -83,12 +84,14 @@ def create_app(
     return app
 
 
-async def _check_at_startup(service: SearchService) -> None:
+async def _check_at_startup(service: SearchService, deadline_s: float) -> None:
     """A mismatched embedder stops start-up; a missing index, an unreachable store or a cold
     embedder only warn (/ready says so, and every request checks again)."""
     try:
-        await service.check_compatible()
+        async with asyncio.timeout(deadline_s):
+            await service.check_compatible()
     except (IndexNotReady, StoreUnavailable) as exc:
         log.warning("%s", exc)
-    except EmbedderError as exc:
-        log.warning("embedder not reachable at start-up (checked again per query): %s", exc)
+    except (EmbedderError, TimeoutError) as exc:
+        detail = str(exc) or f"no answer within {deadline_s:g} s"
+        log.warning("embedder not reachable at start-up (checked again per query): %s", detail)

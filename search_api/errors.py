@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from podsearch.contract import ApiError, ErrorBody, ErrorCode
 from podsearch.errors import (
     EmbedderResponseInvalid,
     EmbedderUnavailable,
@@ -21,36 +22,24 @@ from podsearch.errors import (
 log = logging.getLogger("podsearch.api")
 
 # Most specific first: the first matching class wins.
-_STATUS: list[tuple[type[PodsearchError], int, str]] = [
-    (EmbedderUnavailable, 503, "embedder_unavailable"),
-    (EmbedderResponseInvalid, 502, "embedder_invalid_response"),
-    (IndexNotReady, 503, "index_not_ready"),
-    (IndexMismatch, 409, "index_mismatch"),
-    (StoreUnavailable, 503, "store_unavailable"),
+_STATUS: list[tuple[type[PodsearchError], int, ErrorCode]] = [
+    (EmbedderUnavailable, 503, ErrorCode.embedder_unavailable),
+    (EmbedderResponseInvalid, 502, ErrorCode.embedder_invalid_response),
+    (IndexNotReady, 503, ErrorCode.index_not_ready),
+    (IndexMismatch, 409, ErrorCode.index_mismatch),
+    (StoreUnavailable, 503, ErrorCode.store_unavailable),
 ]
-
-
-class ApiError(Exception):
-    """A client mistake found after schema validation (e.g. an empty query)."""
-
-    def __init__(
-        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.headers = status, code, message, headers
+_HTTP_CODES = {404: ErrorCode.not_found, 405: ErrorCode.method_not_allowed}
 
 
 def error_response(
     status: int,
-    code: str,
+    code: ErrorCode,
     message: str,
     details: list[dict[str, object]] | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    body: dict[str, object] = {"code": code, "message": message}
-    if details is not None:
-        body["details"] = details
-    return JSONResponse({"error": body}, status_code=status, headers=headers)
+    return JSONResponse(ErrorBody.of(code, message, details), status_code=status, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -65,11 +54,11 @@ def install_error_handlers(app: FastAPI) -> None:
             for err in exc.errors()
         ]
         summary = "; ".join(f"{d['field']}: {d['problem']}" for d in details)
-        return error_response(422, "invalid_request", summary, details)
+        return error_response(422, ErrorCode.invalid_request, summary, details)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        code = _HTTP_CODES.get(exc.status_code, ErrorCode.http_error)
         return error_response(exc.status_code, code, str(exc.detail))
 
     @app.exception_handler(PodsearchError)
@@ -79,9 +68,9 @@ def install_error_handlers(app: FastAPI) -> None:
                 log.warning("%s: %s", code, exc)
                 return error_response(status, code, str(exc))
         log.exception("unmapped podsearch error")
-        return error_response(500, "internal_error", "internal error")
+        return error_response(500, ErrorCode.internal_error, "internal error")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error")
-        return error_response(500, "internal_error", "internal error")
+        return error_response(500, ErrorCode.internal_error, "internal error")

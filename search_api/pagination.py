@@ -6,7 +6,7 @@ import base64
 import hashlib
 import json
 
-from search_api.errors import ApiError
+from podsearch.contract import ApiError, ErrorCode
 
 
 def request_key(*parts: object) -> str:
@@ -26,7 +26,7 @@ def decode_cursor(cursor: str, key: str) -> int:
         offset = int(data["o"])
         valid = data["k"] == key and offset >= 0
     except (ValueError, KeyError, TypeError) as exc:
-        raise ApiError(422, "invalid_cursor", "cursor is malformed") from exc
+        raise ApiError(422, ErrorCode.invalid_cursor, "cursor is malformed") from exc
     if not valid:
-        raise ApiError(422, "invalid_cursor", "cursor belongs to another search")
+        raise ApiError(422, ErrorCode.invalid_cursor, "cursor belongs to another search")
     return offset

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -9,14 +10,13 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from podsearch.contract import ApiError, ErrorBody, ErrorCode
 from podsearch.errors import PodsearchError
 from podsearch.models import SearchFilters
 from search_api.deps import Service, Settings
-from search_api.errors import ApiError
 from search_api.pagination import decode_cursor, request_key
 from search_api.schemas import (
     ComponentState,
-    ErrorBody,
     GroupBy,
     Health,
     PodcastCount,
@@ -24,7 +24,7 @@ from search_api.schemas import (
     SearchMode,
     SearchResponse,
 )
-from search_api.service import SearchParams, normalise_query
+from search_api.service import SearchParams, SearchService, normalise_query
 
 
 async def rate_limit(request: Request, settings: Settings) -> None:
@@ -39,7 +39,7 @@ async def rate_limit(request: Request, settings: Settings) -> None:
     wait = limiter.retry_after(client)
     if wait:
         request.app.state.metrics.rate_limited.inc()
-        raise ApiError(429, "rate_limited", "too many requests", {"Retry-After": str(wait)})
+        raise ApiError(429, ErrorCode.rate_limited, "too many requests", {"Retry-After": str(wait)})
 
 
 router = APIRouter()
@@ -86,16 +86,20 @@ async def search(
     options = settings.api
     query = normalise_query(q)
     if not query:
-        raise ApiError(422, "empty_query", "q must contain at least one non-space character")
+        raise ApiError(
+            422, ErrorCode.empty_query, "q must contain at least one non-space character"
+        )
     if len(query) > options.max_query_chars:
         raise ApiError(
-            422, "query_too_long", f"q is limited to {options.max_query_chars} characters"
+            422, ErrorCode.query_too_long, f"q is limited to {options.max_query_chars} characters"
         )
     if limit > options.max_limit:
-        raise ApiError(422, "limit_too_large", f"limit is at most {options.max_limit}")
+        raise ApiError(422, ErrorCode.limit_too_large, f"limit is at most {options.max_limit}")
     after, before = _utc(published_after), _utc(published_before)
     if after and before and after > before:
-        raise ApiError(422, "invalid_date_range", "published_after is later than published_before")
+        raise ApiError(
+            422, ErrorCode.invalid_date_range, "published_after is later than published_before"
+        )
     filters = SearchFilters(
         podcasts=tuple(podcast or ()),
         episode_ids=tuple(episode_id or ()),
@@ -108,7 +112,7 @@ async def search(
     if cursor is not None:
         offset = decode_cursor(cursor, key)
     if offset > options.max_offset:
-        raise ApiError(422, "offset_too_large", f"offset is at most {options.max_offset}")
+        raise ApiError(422, ErrorCode.offset_too_large, f"offset is at most {options.max_offset}")
     params = SearchParams(
         query=query,
         mode=mode,
@@ -142,26 +146,39 @@ async def health() -> Health:
 
 
 @router.get("/ready", response_model=Ready, responses={503: {"model": Ready}})
-async def ready(service: Service, response: Response) -> Ready:
-    """Readiness, store and embedder reported apart: without an embedder we still answer."""
-    try:
-        generation = await service.reader.generation()
-        store = ComponentState(ok=True, detail=f"index generation {generation}")
-    except PodsearchError as exc:
-        store = ComponentState(ok=False, detail=str(exc))
-    circuit = getattr(service.embedder, "circuit", None)  # HttpEmbedder and ModalEmbedder
-    breaker = f"; circuit {circuit.snapshot().state.value}" if circuit is not None else ""
-    try:
-        recipe = await service.embedder.recipe()
-        detail = f"{recipe.model_id} ({recipe.dimension}-d){breaker}"
-        embedder = ComponentState(ok=True, detail=detail)
-    except PodsearchError as exc:
-        embedder = ComponentState(ok=False, detail=f"{exc}{breaker}; searches degrade to keyword")
+async def ready(service: Service, settings: Settings, response: Response) -> Ready:
+    """Readiness, store and embedder reported apart: without an embedder we still answer.
+    Each check gives up after `ready_deadline_s`, so a probe never hangs on a cold embedder."""
+    deadline_s = settings.api.ready_deadline_s
+    store, embedder = await asyncio.gather(
+        _store_state(service, deadline_s), _embedder_state(service, deadline_s)
+    )
     if not store.ok:
         response.status_code = 503
     return Ready(
         ready=store.ok, store=store, embedder=embedder, cache_hit_ratio=service.cache.hit_ratio
     )
+
+
+async def _store_state(service: SearchService, deadline_s: float) -> ComponentState:
+    try:
+        async with asyncio.timeout(deadline_s):
+            generation = await service.reader.generation()
+    except (PodsearchError, TimeoutError) as exc:
+        return ComponentState(ok=False, detail=str(exc) or f"no answer within {deadline_s:g} s")
+    return ComponentState(ok=True, detail=f"index generation {generation}")
+
+
+async def _embedder_state(service: SearchService, deadline_s: float) -> ComponentState:
+    circuit = getattr(service.embedder, "circuit", None)  # a RemoteEmbedder's
+    breaker = f"; circuit {circuit.snapshot().state.value}" if circuit is not None else ""
+    try:
+        async with asyncio.timeout(deadline_s):
+            recipe = await service.embedder.recipe()
+    except (PodsearchError, TimeoutError) as exc:
+        detail = str(exc) or f"no answer within {deadline_s:g} s"
+        return ComponentState(ok=False, detail=f"{detail}{breaker}; searches degrade to keyword")
+    return ComponentState(ok=True, detail=f"{recipe.model_id} ({recipe.dimension}-d){breaker}")
 
 
 @router.get("/metrics", include_in_schema=False)

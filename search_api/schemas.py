@@ -1,4 +1,4 @@
-"""The API's public JSON shapes (also what /docs shows)."""
+"""The API's public JSON shapes (also what /docs shows); errors: `podsearch.contract.ErrorBody`."""
 
 from __future__ import annotations
 
@@ -77,16 +77,6 @@ class SearchResponse(BaseModel):
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
     results: list[Moment]
     groups: list[EpisodeGroup] | None = None
-
-
-class ErrorDetail(BaseModel):
-    code: str = Field(description="Stable, machine-readable error code.")
-    message: str
-    details: list[dict[str, object]] | None = None
-
-
-class ErrorBody(BaseModel):
-    error: ErrorDetail
 
 
 class Health(BaseModel):

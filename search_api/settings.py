@@ -19,6 +19,9 @@ class ApiOptions(BaseModel):
     embed_deadline_s: float = Field(
         3.0, gt=0, description="Bound on a query embedding, retries included; then keyword only."
     )
+    ready_deadline_s: float = Field(
+        2.0, gt=0, description="/ready and start-up: bound on asking the store and embedder."
+    )
     cache_size: int = Field(2048, ge=0, description="Query embeddings kept in memory.")
     rate_limit_per_minute: float = Field(600, ge=0, description="Per client; 0 turns it off.")
     rate_limit_burst: int = Field(60, ge=1)
@@ -29,11 +32,18 @@ class ApiOptions(BaseModel):
     json_logs: bool = True
 
 
+class ApiEmbedderSettings(EmbedderClientSettings):
+    """The API's embedder client: a search waits for one query, not a batch, so it gives up
+    sooner. Defaults of a class, not of a factory, so setting any `PODSEARCH_EMBEDDER__*`
+    variable (every deployment sets the URL) keeps the others."""
+
+    read_timeout_s: float = Field(8.0, gt=0)
+    retries: int = Field(1, ge=0, le=10)
+
+
 class ApiSettings(BaseSettings):
     model_config = ENV_CONFIG
 
     api: ApiOptions = Field(default_factory=ApiOptions)
     store: StoreSettings = Field(default_factory=StoreSettings)
-    embedder: EmbedderClientSettings = Field(
-        default_factory=lambda: EmbedderClientSettings(retries=1, read_timeout_s=8.0)
-    )
+    embedder: ApiEmbedderSettings = Field(default_factory=ApiEmbedderSettings)

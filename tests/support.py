@@ -1,4 +1,4 @@
-"""Small builders shared by tests (plain functions; fixtures live in conftest.py)."""
+"""Small builders shared by tests (plain functions, a test clock; fixtures: conftest.py)."""
 
 from __future__ import annotations
 
@@ -29,3 +29,13 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+class Clock:
+    """A clock that moves only when a test moves it (`clock.now += 30`)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from bench.eval.corpus import Corpus, read_questions, subset_manifest
 from indexer.pipeline import Indexer, IndexReport
-from podsearch.embedder_client import HttpEmbedder
 from podsearch.index_meta import ChunkerConfig
 from podsearch.manifest import read_manifest
 from podsearch.models import Episode
+from podsearch.remote_embedder import open_embedder
 from podsearch.settings import EmbedderClientSettings
 from podsearch.stores.edge import EdgeWriter
 
@@ -33,7 +33,7 @@ async def build_index(
 
     writer = EdgeWriter(index)
     try:
-        async with HttpEmbedder(EmbedderClientSettings(url=embedder_url)) as embedder:
+        async with open_embedder(EmbedderClientSettings(url=embedder_url)) as embedder:
             indexer = Indexer(embedder, writer, chunker, on_episode=progress)
             report = await indexer.run(episodes)
     finally:

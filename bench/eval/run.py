@@ -9,8 +9,8 @@ from pathlib import Path
 from bench.eval.build import prepare_index
 from bench.eval.corpus import Corpus, Question, read_questions
 from bench.eval.metrics import K, Scores, Span, score
-from podsearch.embedder_client import HttpEmbedder
 from podsearch.index_meta import ChunkerConfig
+from podsearch.remote_embedder import open_embedder
 from podsearch.settings import EmbedderClientSettings
 from podsearch.stores.edge import EdgeReader
 from search_api.schemas import SearchMode
@@ -28,7 +28,7 @@ OPTIONS = ApiOptions(embed_deadline_s=120)
 async def open_service(index: Path, embedder_url: str) -> AsyncIterator[SearchService]:
     reader = EdgeReader(index)
     try:
-        async with HttpEmbedder(EmbedderClientSettings(url=embedder_url)) as embedder:
+        async with open_embedder(EmbedderClientSettings(url=embedder_url)) as embedder:
             yield SearchService(embedder, reader, OPTIONS)
     finally:
         await reader.close()

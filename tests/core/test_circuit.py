@@ -8,14 +8,7 @@ import pytest
 
 from podsearch.circuit import CircuitBreaker, CircuitState
 from podsearch.errors import EmbedderError, EmbedderUnavailable
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support import Clock
 
 
 async def unavailable() -> None:

@@ -35,7 +35,7 @@ from tests.deploy.support import (
 )
 from tests.support import REPO, free_port
 
-# Deployable -> the extra its image installs.
+# Deployable -> the extra its image installs (at the versions of requirements/<extra>.lock).
 EXTRAS = {"search_api": "api", "embedder": "embedder", "indexer": "indexer"}
 ML_STACK = {"torch", "torchvision", "sentence-transformers", "transformers", "instructorembedding"}
 _PIP_INSTALL = re.compile(r"pip install\b[^&;]*")
@@ -109,9 +109,11 @@ def test_each_image_installs_its_deployable_with_its_extra(
         extra = EXTRAS[name]
         assert extra in extras
         installs = [cmd for _, cmd in pip_installs(dockerfile)]
-        assert f'pip install ".[{extra}]"' in installs, f"{name}: installs {installs}"
+        locked = f'pip install --constraint requirements/{extra}.lock ".[{extra}]"'
+        assert locked in installs, f"{name}: installs {installs}"
         copied = {s for st in dockerfile.stages for i in st.all("COPY") for s in copy_sources(i)}
         assert {"podsearch", name, "pyproject.toml", "README.md"} <= copied
+        assert {"requirements", f"requirements/{extra}.lock"} & copied, f"{name}: no lock"
         command = dockerfile.final.last("CMD")
         assert command is not None and dockerfile.final.last("ENTRYPOINT") is None
         script = command.exec_form()[0]
@@ -148,7 +150,7 @@ def test_search_api_image_installs_no_torch_nor_any_model_library(
 ) -> None:
     dockerfile = dockerfiles["search_api"]
     text = " ".join(i.value for s in dockerfile.stages for i in s.instructions).lower()
-    for word in ("torch", "embedder", "sentence", "requirements", "--no-deps"):
+    for word in ("torch", "embedder", "sentence", "--no-deps"):
         assert word not in text, f"the search_api image mentions {word!r}"
     project = pyproject()["project"]
     wanted = project["dependencies"] + project["optional-dependencies"]["api"]
@@ -164,7 +166,7 @@ def test_embedder_image_installs_cpu_torch_then_the_extra_then_the_nodeps_pins(
     order = {cmd: position for position, cmd in pip_installs(dockerfile)}
     torch = next(cmd for cmd in order if "torch==" in cmd)
     assert '--index-url "${TORCH_INDEX_URL}"' in torch
-    extra = order['pip install ".[embedder]"']
+    extra = order['pip install --constraint requirements/embedder.lock ".[embedder]"']
     nodeps = order["pip install --no-deps -r requirements/embedder-nodeps.txt"]
     assert order[torch] < extra < nodeps
     args = dockerfile.arg_defaults()

@@ -10,8 +10,9 @@ import httpx
 import pytest
 
 from embedder.app import create_app
-from embedder.backends import Backend, load_backend
+from embedder.backends import Backend
 from embedder.instructor import InstructorBackend
+from embedder.loading import load_backend
 from embedder.settings import EmbedderServerSettings, InstructorSettings
 from tests.embedder.tiny_instructor import TINY_MODEL_ID, build_tiny_instructor
 

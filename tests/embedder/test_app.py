@@ -14,8 +14,15 @@ from pydantic import SecretStr
 
 from embedder.app import create_app
 from embedder.backends import Backend
-from podsearch.contract import EmbedderHealth, EmbeddingRecipe, EmbeddingResponse, InputType
-from podsearch.embedder_client import HttpEmbedder
+from podsearch.contract import (
+    EmbedderHealth,
+    EmbeddingRecipe,
+    EmbeddingResponse,
+    ErrorBody,
+    InputType,
+)
+from podsearch.http_transport import HttpTransport
+from podsearch.remote_embedder import RemoteEmbedder
 from podsearch.settings import EmbedderClientSettings
 from tests.fakes import FakeBackend
 
@@ -37,9 +44,11 @@ async def embed(client: httpx.AsyncClient, texts: list[str], **extra: object) ->
 
 
 def assert_error(response: httpx.Response, status: int, code: str) -> None:
+    """The contract's error body, nothing more (`details` only where there are some)."""
     assert response.status_code == status, response.text
-    assert response.json()["error"]["code"] == code
-    assert response.json()["error"]["message"]
+    error = ErrorBody.model_validate_json(response.content, strict=True).error
+    assert error.code == code and error.message
+    assert set(response.json()["error"]) == {"code", "message"}
 
 
 # ## With the real model
@@ -119,7 +128,7 @@ async def test_the_client_reads_the_recipe_and_vectors_of_the_real_server(
 ) -> None:
     transport = httpx.ASGITransport(app=create_app(minilm, warm_up=False))
     settings = EmbedderClientSettings(url="http://embedder")
-    async with HttpEmbedder(settings, transport=transport) as embedder:
+    async with RemoteEmbedder(settings, HttpTransport(settings, transport)) as embedder:
         assert await embedder.recipe() == minilm.recipe
         vectors = await embedder.embed(TEXTS, "query")
 

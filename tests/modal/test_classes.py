@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 import embedder.modal_app as modal_app
-from podsearch.contract import EmbeddingRecipe
-from podsearch.embedder_client import ModalAnswer
+from podsearch.contract import EmbeddingRecipe, ModalAnswer
 from tests.embedder.tiny_instructor import POISON, TINY_DIMENSION, TINY_MODEL_ID
 from tests.modal.conftest import REVISION
 

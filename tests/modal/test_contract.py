@@ -15,7 +15,8 @@ import pytest
 from fastapi import FastAPI
 
 from podsearch.contract import EmbedderHealth, EmbeddingResponse
-from podsearch.embedder_client import HttpEmbedder
+from podsearch.http_transport import HttpTransport
+from podsearch.remote_embedder import RemoteEmbedder
 from podsearch.settings import EmbedderClientSettings
 from tests.embedder.tiny_instructor import POISON, TINY_DIMENSION, TINY_MODEL_ID
 from tests.modal.conftest import REVISION, TOKEN
@@ -71,7 +72,7 @@ async def test_the_two_services_give_the_same_vectors_and_recipe(
     for app in (local_app(volume), modal_web_app(volume)):
         settings = EmbedderClientSettings(url="http://e", token=TOKEN)
         transport = httpx.ASGITransport(app=app)
-        async with HttpEmbedder(settings, transport=transport) as embedder:
+        async with RemoteEmbedder(settings, HttpTransport(settings, transport)) as embedder:
             recipe = await embedder.recipe()
             results.append((recipe, await embedder.embed(TEXTS, "query")))
 

@@ -147,7 +147,7 @@ def test_callers_look_classes_up_by_name_never_with_the_deprecated_lookup() -> N
     text = "\n".join(path.read_text() for path in sources)
 
     assert "Function.lookup" not in text and "Cls.lookup" not in text
-    assert "Cls.from_name" in (REPO / "podsearch" / "embedder_client.py").read_text()
+    assert "Cls.from_name" in (REPO / "embedder" / "modal_client.py").read_text()
 
 
 def test_the_web_endpoint_serves_from_an_image_without_torch(volume: Path) -> None:

@@ -1,6 +1,7 @@
-"""`ModalEmbedder`, with only Modal's cloud faked: first a stand-in for the `modal` module that
-finds the app's real classes by name, as `modal.Cls.from_name` would in a deployment, and runs
-their methods in this process (`.local()`); then a scripted one for the failures."""
+"""`RemoteEmbedder` over `ModalTransport`, with only Modal's cloud faked: first a stand-in for
+the `modal` module that finds the app's real classes by name, as `modal.Cls.from_name` would in
+a deployment, and runs their methods in this process (`.local()`); then a scripted one for the
+failures."""
 
 from __future__ import annotations
 
@@ -16,11 +17,12 @@ import pytest
 
 import embedder.modal_app as modal_app
 from embedder.instructor import InstructorBackend
+from embedder.modal_client import ModalTransport
 from embedder.settings import InstructorSettings
 from podsearch.circuit import CircuitBreaker
 from podsearch.contract import EmbeddingRecipe
-from podsearch.embedder_client import ModalEmbedder
 from podsearch.errors import EmbedderError, EmbedderResponseInvalid, EmbedderUnavailable
+from podsearch.remote_embedder import RemoteEmbedder, open_embedder
 from podsearch.settings import EmbedderClientSettings
 from tests.embedder.tiny_instructor import POISON, TINY_MODEL_ID
 from tests.modal.conftest import FOLDER_NAME
@@ -70,9 +72,12 @@ def deployed(container_env: Callable[[Path], None], volume: Path) -> DeployedApp
     return DeployedApp()
 
 
-def client(deployed: DeployedApp, batch_size: int = 64) -> ModalEmbedder:
-    settings = EmbedderClientSettings(batch_size=batch_size, retries=2)
-    return ModalEmbedder(settings, modal_api=deployed, backoff_s=0.01)
+def modal_client(settings: EmbedderClientSettings, modal_api: object) -> RemoteEmbedder:
+    return RemoteEmbedder(settings, ModalTransport(settings, modal_api=modal_api), backoff_s=0.01)
+
+
+def client(deployed: DeployedApp, batch_size: int = 64) -> RemoteEmbedder:
+    return modal_client(EmbedderClientSettings(batch_size=batch_size, retries=2), deployed)
 
 
 async def test_queries_and_documents_reach_the_right_classes_with_valid_vectors(
@@ -158,11 +163,10 @@ def answer(vector: list[float] | None = None, **extra: object) -> dict[str, obje
 
 def modal_embedder(
     script: list[object], **overrides: object
-) -> tuple[ModalEmbedder, ScriptedModal]:
+) -> tuple[RemoteEmbedder, ScriptedModal]:
     fake = ScriptedModal(script)
     settings = EmbedderClientSettings.model_validate({"retries": 2, **overrides})
-    embedder = ModalEmbedder(settings, modal_api=fake, backoff_s=0.01)
-    return embedder, fake
+    return modal_client(settings, fake), fake
 
 
 async def test_modal_infrastructure_errors_are_retried() -> None:
@@ -240,3 +244,12 @@ async def test_the_modal_circuit_opens_too() -> None:
         await embedder.embed(["a"], "query")
 
     assert fake.calls == 2
+
+
+def test_the_settings_choose_the_modal_transport() -> None:
+    settings = EmbedderClientSettings(transport="modal", modal_app="my-embedder")
+
+    embedder = open_embedder(settings)
+
+    assert isinstance(embedder.transport, ModalTransport)
+    assert embedder.transport.name == "Modal my-embedder"

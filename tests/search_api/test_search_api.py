@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from podsearch.contract import ErrorBody
 from podsearch.settings import StoreSettings
 from podsearch.stores.edge import EdgeReader
 from search_api.app import create_app
@@ -79,8 +80,8 @@ async def test_bad_requests_get_a_422_with_a_stable_code(
 ) -> None:
     response = await client.get("/search", params=params)
     assert response.status_code == 422
-    error = response.json()["error"]
-    assert error["code"] == code and error["message"]
+    error = ErrorBody.model_validate_json(response.content).error
+    assert error.code == code and error.message
 
 
 @pytest.mark.parametrize(

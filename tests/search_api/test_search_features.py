@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from podsearch.contract import InputType
-from podsearch.embedder_client import HttpEmbedder
+from podsearch.remote_embedder import open_embedder
 from podsearch.settings import EmbedderClientSettings
 from podsearch.stores.edge import EdgeReader
 from search_api.app import create_app
@@ -221,7 +221,7 @@ async def test_podcasts_list_episode_and_segment_counts(client: httpx.AsyncClien
 async def test_a_dead_embedder_opens_the_circuit_and_searches_stay_answered(
     index_root: Path,
 ) -> None:
-    dead = HttpEmbedder(EmbedderClientSettings(url="http://127.0.0.1:9", retries=0))
+    dead = open_embedder(EmbedderClientSettings(url="http://127.0.0.1:9", retries=0))
     app = create_app(ApiSettings(), embedder=dead, reader=EdgeReader(index_root))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

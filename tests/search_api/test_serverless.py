@@ -35,4 +35,4 @@ def test_vercel_routes_everything_to_the_entry_and_installs_only_the_api_extra()
     assert "api/index.py" in config["functions"]
     lines = (REPO / "requirements.txt").read_text().splitlines()
     requirements = [line for line in lines if line and not line.startswith("#")]
-    assert requirements == [".[api]"]
+    assert requirements == ["-c requirements/api.lock", ".[api]"]

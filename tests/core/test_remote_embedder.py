@@ -1,53 +1,40 @@
-"""HttpEmbedder against the real embedding app in-process, and against scripted bad remotes."""
+"""`RemoteEmbedder` over HTTP against the real embedding app in-process, and against scripted
+bad remotes (`httpx.MockTransport`: only the network is faked)."""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
-import subprocess
-import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import pytest
 from pydantic import SecretStr
 
 from embedder.app import create_app
-from embedder.backends import EncodeResult
 from podsearch.circuit import CircuitBreaker, CircuitState
-from podsearch.contract import EmbedderHealth, EmbeddingRecipe, InputType
-from podsearch.embedder_client import HttpEmbedder, embed_in_batches
+from podsearch.contract import EmbedderHealth
 from podsearch.errors import EmbedderError, EmbedderResponseInvalid, EmbedderUnavailable
+from podsearch.http_transport import HttpTransport
+from podsearch.remote_embedder import RemoteEmbedder, embed_in_batches, open_embedder
 from podsearch.settings import EmbedderClientSettings
-from tests.support import REPO
+from tests.fakes import FAKE_RECIPE, FakeBackend
+from tests.support import Clock
 
-RECIPE = EmbeddingRecipe(model_id="test/hash", dimension=8)
-HEALTH = EmbedderHealth(recipe=RECIPE, backend="hash", device="cpu").model_dump_json()
-
-
-@dataclass
-class HashBackend:
-    """Deterministic 8-d vectors from each text's hash; records the size of every batch."""
-
-    batches: list[int] = field(default_factory=list)
-    name: str = "hash"
-    recipe: EmbeddingRecipe = RECIPE
-    device: str = "cpu"
-    dtype: str = "float32"
-    load_seconds: float | None = None
-    versions: dict[str, str] = field(default_factory=dict)
-
-    def encode(self, texts: Sequence[str], input_type: InputType) -> EncodeResult:
-        self.batches.append(len(texts))
-        vectors = [[b / 255 + 0.01 for b in hashlib.sha256(t.encode()).digest()[:8]] for t in texts]
-        return EncodeResult(vectors, tokens=[1] * len(texts), truncated=[False] * len(texts))
+RECIPE = FAKE_RECIPE
+HEALTH = EmbedderHealth(recipe=RECIPE, backend="fake", device="cpu").model_dump_json()
 
 
 def settings(**overrides: object) -> EmbedderClientSettings:
     return EmbedderClientSettings.model_validate({"url": "http://embedder", **overrides})
+
+
+def http_embedder(
+    settings: EmbedderClientSettings, transport: httpx.AsyncBaseTransport, **options: Any
+) -> RemoteEmbedder:
+    return RemoteEmbedder(settings, HttpTransport(settings, transport), **options)
 
 
 def remote(
@@ -78,21 +65,21 @@ GOOD = [1.0] + [0.0] * 7
 
 
 async def test_texts_are_sent_in_batches_of_the_configured_size() -> None:
-    backend = HashBackend()
+    backend = FakeBackend()
     texts = [f"segment {i}" for i in range(150)]
     transport = httpx.ASGITransport(app=create_app(backend, warm_up=False))
 
-    async with HttpEmbedder(settings(batch_size=64), transport=transport) as embedder:
+    async with http_embedder(settings(batch_size=64), transport=transport) as embedder:
         vectors = await embedder.embed(texts, "document")
 
-    assert backend.batches == [64, 64, 22]
-    assert vectors == HashBackend().encode(texts, "document").vectors
+    assert [size for _, size in backend.calls] == [64, 64, 22]
+    assert vectors == FakeBackend().vectors(texts, "document")
 
 
 async def test_the_recipe_is_asked_once() -> None:
     transport, seen = remote(lambda request: vectors_json([GOOD]))
 
-    async with HttpEmbedder(settings(), transport=transport) as embedder:
+    async with http_embedder(settings(), transport=transport) as embedder:
         assert await embedder.recipe() == RECIPE
         await embedder.embed(["a"], "query")
         await embedder.embed(["b"], "query")
@@ -101,12 +88,12 @@ async def test_the_recipe_is_asked_once() -> None:
 
 
 async def test_the_token_is_sent_and_a_refusal_is_not_retried() -> None:
-    app = create_app(HashBackend(), token=SecretStr("s3cret"), warm_up=False)
+    app = create_app(FakeBackend(), token=SecretStr("s3cret"), warm_up=False)
     transport = httpx.ASGITransport(app=app)
 
-    async with HttpEmbedder(settings(token="s3cret"), transport=transport) as embedder:
+    async with http_embedder(settings(token="s3cret"), transport=transport) as embedder:
         assert len(await embedder.embed(["a"], "query")) == 1
-    async with HttpEmbedder(settings(token="wrong"), transport=transport) as embedder:
+    async with http_embedder(settings(token="wrong"), transport=transport) as embedder:
         with pytest.raises(EmbedderError, match="401 unauthorized") as refused:
             await embedder.embed(["a"], "query")
 
@@ -115,7 +102,7 @@ async def test_the_token_is_sent_and_a_refusal_is_not_retried() -> None:
 
 async def test_nothing_to_embed_sends_nothing() -> None:
     transport, seen = remote(lambda request: vectors_json([]))
-    async with HttpEmbedder(settings(), transport=transport) as embedder:
+    async with http_embedder(settings(), transport=transport) as embedder:
         assert await embedder.embed([], "query") == []
     assert seen == []
 
@@ -127,7 +114,7 @@ async def test_a_503_is_retried_until_the_service_answers() -> None:
     answers = iter([httpx.Response(503), httpx.Response(503), vectors_json([GOOD])])
     transport, seen = remote(lambda request: next(answers))
 
-    async with HttpEmbedder(settings(retries=2), transport=transport, backoff_s=0.01) as embedder:
+    async with http_embedder(settings(retries=2), transport=transport, backoff_s=0.01) as embedder:
         assert await embedder.embed(["a"], "query") == [GOOD]
 
     assert seen.count("/v1/embeddings") == 3
@@ -147,7 +134,7 @@ async def test_exhausted_retries_make_the_embedder_unavailable(
 ) -> None:
     transport, seen = remote(failure)
 
-    async with HttpEmbedder(settings(retries=3), transport=transport, backoff_s=0.01) as embedder:
+    async with http_embedder(settings(retries=3), transport=transport, backoff_s=0.01) as embedder:
         with pytest.raises(EmbedderUnavailable, match="after 4 attempts"):
             await embedder.embed(["a"], "query")
 
@@ -162,7 +149,7 @@ async def test_connection_errors_are_retried_then_unavailable() -> None:
         attempts += 1
         raise httpx.ConnectError("connection refused", request=request)
 
-    async with HttpEmbedder(
+    async with http_embedder(
         settings(retries=2), transport=httpx.MockTransport(refuse), backoff_s=0.01
     ) as embedder:
         with pytest.raises(EmbedderUnavailable, match="ConnectError"):
@@ -194,7 +181,7 @@ async def test_bad_vectors_are_invalid_and_not_retried(
 ) -> None:
     transport, seen = remote(lambda request: answer)
 
-    async with HttpEmbedder(settings(retries=3), transport=transport) as embedder:
+    async with http_embedder(settings(retries=3), transport=transport) as embedder:
         with pytest.raises(EmbedderResponseInvalid, match=problem):
             await embedder.embed(["a"], "query")
 
@@ -209,7 +196,7 @@ async def test_vectors_are_put_back_in_index_order() -> None:
     }
     transport, _ = remote(lambda request: httpx.Response(200, json=body))
 
-    async with HttpEmbedder(settings(), transport=transport) as embedder:
+    async with http_embedder(settings(), transport=transport) as embedder:
         assert await embedder.embed(["a", "b"], "query") == [GOOD, other]
 
 
@@ -217,7 +204,7 @@ async def test_duplicate_indices_are_invalid() -> None:
     body = {"data": [{"index": 0, "embedding": GOOD}] * 2, "model": RECIPE.model_id}
     transport, _ = remote(lambda request: httpx.Response(200, json=body))
 
-    async with HttpEmbedder(settings(), transport=transport) as embedder:
+    async with http_embedder(settings(), transport=transport) as embedder:
         with pytest.raises(EmbedderResponseInvalid, match="indices"):
             await embedder.embed(["a", "b"], "query")
 
@@ -231,7 +218,7 @@ async def test_a_hanging_service_is_abandoned_at_the_deadline() -> None:
         return vectors_json([GOOD])
 
     transport, _ = remote(hang)
-    async with HttpEmbedder(settings(retries=5), transport=transport) as embedder:
+    async with http_embedder(settings(retries=5), transport=transport) as embedder:
         started = time.monotonic()
         with pytest.raises(EmbedderUnavailable):
             await embedder.embed(["a"], "query", deadline_s=0.3)
@@ -242,7 +229,7 @@ async def test_a_hanging_service_is_abandoned_at_the_deadline() -> None:
 async def test_no_retry_starts_that_the_deadline_cannot_fit() -> None:
     transport, seen = remote(lambda request: httpx.Response(503))
 
-    async with HttpEmbedder(settings(retries=5), transport=transport, backoff_s=1.0) as embedder:
+    async with http_embedder(settings(retries=5), transport=transport, backoff_s=1.0) as embedder:
         started = time.monotonic()
         with pytest.raises(EmbedderUnavailable, match="no time left"):
             await embedder.embed(["a"], "query", deadline_s=0.4)
@@ -256,7 +243,7 @@ async def test_no_retry_starts_that_the_deadline_cannot_fit() -> None:
 
 def test_one_embedder_refuses_a_second_event_loop() -> None:
     transport, _ = remote(lambda request: vectors_json([GOOD]))
-    embedder = HttpEmbedder(settings(), transport=transport)
+    embedder = http_embedder(settings(), transport=transport)
 
     asyncio.run(embedder.embed(["a"], "query"))
     with pytest.raises(RuntimeError, match="event loop"):
@@ -273,28 +260,14 @@ async def test_embed_in_batches_checks_every_batch_count() -> None:
         await embed_in_batches(["a"], 0, one_short)
 
 
-def test_importing_the_client_imports_no_torch_or_web_framework() -> None:
-    code = (
-        "import sys, podsearch.embedder_client;"
-        "heavy = {'torch', 'transformers', 'sentence_transformers', 'fastapi', 'starlette',"
-        " 'uvicorn', 'modal', 'embedder'};"
-        "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
-    )
-    assert result.stdout.strip() == "[]"
+def test_open_embedder_speaks_http_unless_told_otherwise() -> None:
+    embedder = open_embedder(settings())
+
+    assert isinstance(embedder.transport, HttpTransport)
+    assert embedder.transport.name == "http://embedder"
 
 
 # ## Circuit breaker
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 async def test_an_http_embedder_stops_calling_a_dead_service() -> None:
@@ -303,7 +276,7 @@ async def test_an_http_embedder_stops_calling_a_dead_service() -> None:
     answers: list[httpx.Response] = [httpx.Response(503)] * 4 + [vectors_json([GOOD])]
     transport, seen = remote(lambda request: answers.pop(0))
 
-    async with HttpEmbedder(
+    async with http_embedder(
         settings(retries=1), transport=transport, backoff_s=0.01, circuit=circuit
     ) as embedder:
         await embedder.recipe()

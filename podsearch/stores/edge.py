@@ -29,6 +29,7 @@ from podsearch.models import (
 )
 from podsearch.stores import plan
 from podsearch.stores.generations import GenerationDir, WriterLock
+from podsearch.stores.places import PlaceTable
 from podsearch.stores.schema import DENSE, PAYLOAD_INDEXES, SPARSE
 
 _SHARD = "shard"
@@ -157,6 +158,7 @@ class EdgeReader:
         self._shard: qe.EdgeShard | None = None
         self._meta: IndexMeta | None = None
         self._generation = ""
+        self._places = PlaceTable()
 
     def _live(self) -> tuple[qe.EdgeShard, IndexMeta]:
         """The live shard, reopened when the pointer moved (one stat per request)."""
@@ -182,7 +184,7 @@ class EdgeReader:
             shard.close()
             raise IndexMismatch(f"generation {folder.name} was built with another recipe")
         old, self._shard, self._meta, self._stamp = self._shard, shard, meta, stamp
-        self._generation = folder.name
+        self._generation, self._places = folder.name, PlaceTable()
         if old is not None:
             old.close()
 
@@ -196,8 +198,7 @@ class EdgeReader:
             return []
         # A worker thread (the engine releases the GIL): the query's cost grows with the index,
         # and the event loop keeps serving other requests meanwhile.
-        points = await asyncio.to_thread(shard.query, _request(search))
-        return plan.ranked(plan.hit(p.id, p.score, p.payload) for p in points)
+        return await asyncio.to_thread(_rank, shard, self._places, _request(search))
 
     async def fetch(self, ids: Sequence[str]) -> dict[str, SegmentPayload]:
         """Inline: a lookup by id costs tens of microseconds whatever the index size, less
@@ -225,6 +226,17 @@ class EdgeReader:
         if self._shard is not None:
             self._shard.close()
             self._shard = None
+
+
+def _rank(shard: qe.EdgeShard, places: PlaceTable, request: qe.QueryRequest) -> list[SegmentHit]:
+    """Ids and scores from the engine, places from the table (read once per point)."""
+    scored = [(str(p.id), p.score) for p in shard.query(request)]
+
+    def read(ids: list[str]) -> list[tuple[object, Any]]:
+        records = shard.retrieve(list(ids), with_payload=list(plan.RANK_KEYS), with_vector=False)
+        return [(r.id, r.payload) for r in records]
+
+    return plan.ranked(places.hits(scored, read))
 
 
 def _to_point(point: SegmentPoint) -> qe.Point:
@@ -278,7 +290,7 @@ def _request(search: plan.SearchPlan) -> qe.QueryRequest:
     common: dict[str, Any] = {
         "limit": search.limit,
         "filter": flt,
-        "with_payload": list(plan.RANK_KEYS),
+        "with_payload": False,  # places come from `PlaceTable`
         "score_threshold": search.score_threshold,
     }
     if not search.fused:

@@ -109,69 +109,94 @@ def app_for(root: Path) -> object:
     return create_app(settings, embedder=HashEmbedder(DIM), reader=EdgeReader(root))
 
 
+class Connection:
+    """One keep-alive HTTP/1.1 connection on asyncio streams: an httpx client in this process
+    costs about as much CPU per request as the server, which would be timed with it."""
+
+    def __init__(self, url: str) -> None:
+        self.host, self.port = url.removeprefix("http://").split(":")
+        self._streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+
+    async def get(self, query: str) -> tuple[bool, bytes]:
+        """(status was 200, body) of GET /search?q=query."""
+        if self._streams is None:
+            self._streams = await asyncio.open_connection(self.host, int(self.port))
+        reader, writer = self._streams
+        target = f"/search?{urlencode({'q': query})}"
+        writer.write(f"GET {target} HTTP/1.1\r\nHost: {self.host}\r\n\r\n".encode())
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+        return head.startswith(b"HTTP/1.1 200"), await reader.readexactly(length)
+
+    def close(self) -> None:
+        if self._streams is not None:
+            self._streams[1].close()
+
+
 async def time_in_process(root: Path, asked: list[str]) -> list[float]:
     app = app_for(root)
     async with app.router.lifespan_context(app):  # type: ignore[attr-defined]
         transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
         async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
-            return await time_client(client, asked)
+            for q in set(asked):  # warm the query-embedding cache: we measure the hit path
+                (await client.get("/search", params={"q": q})).raise_for_status()
+            samples = []
+            for q in asked:
+                started = time.perf_counter()
+                (await client.get("/search", params={"q": q})).raise_for_status()
+                samples.append(time.perf_counter() - started)
+            return samples
 
 
-async def time_client(client: httpx.AsyncClient, asked: list[str]) -> list[float]:
-    return (await time_clients([client], asked))[0]
-
-
-async def time_clients(clients: list[httpx.AsyncClient], asked: list[str]) -> list[list[float]]:
-    """Latency per client, asking each the same query in turn (fair under a changing load)."""
-    for client in clients:
-        for q in set(asked):  # warm the query-embedding cache: we measure the hit path
-            (await client.get("/search", params={"q": q})).raise_for_status()
-    samples: list[list[float]] = [[] for _ in clients]
-    for q in asked:
-        for client, taken in zip(clients, samples, strict=True):
-            started = time.perf_counter()
-            (await client.get("/search", params={"q": q})).raise_for_status()
-            taken.append(time.perf_counter() - started)
-    return samples
+async def time_servers(urls: list[str], asked: list[str]) -> list[list[float]]:
+    """Latency per server, asking each the same query in turn (fair under a changing load)."""
+    connections = [Connection(url) for url in urls]
+    try:
+        for connection in connections:
+            for q in set(asked):  # warm the query-embedding cache: we measure the hit path
+                assert (await connection.get(q))[0]
+        samples: list[list[float]] = [[] for _ in urls]
+        for q in asked:
+            for connection, taken in zip(connections, samples, strict=True):
+                started = time.perf_counter()
+                ok, _ = await connection.get(q)
+                taken.append(time.perf_counter() - started)
+                assert ok
+        return samples
+    finally:
+        for connection in connections:
+            connection.close()
 
 
 async def stage_timings(url: str, asked: list[str]) -> dict[str, float]:
     """Mean milliseconds per stage, as the API reports them in `timings`."""
     totals: dict[str, float] = {}
-    async with httpx.AsyncClient(base_url=url) as client:
+    connection = Connection(url)
+    try:
         for q in asked:
-            timings = (await client.get("/search", params={"q": q})).json()["timings"]
-            for stage, ms in timings.items():
+            for stage, ms in json.loads((await connection.get(q))[1])["timings"].items():
                 totals[stage] = totals.get(stage, 0.0) + ms
+    finally:
+        connection.close()
     return {stage: ms / len(asked) for stage, ms in totals.items()}
 
 
 async def load(url: str, asked: list[str], clients: int, seconds: float) -> tuple[float, int]:
-    """Requests/s and errors with `clients` concurrent keep-alive connections. Raw HTTP/1.1 on
-    asyncio streams: an httpx client in this process would cost as much CPU as the server."""
-    host, port = url.removeprefix("http://").split(":")
-    requests = [
-        f"GET /search?{urlencode({'q': q})} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
-        for q in asked
-    ]
+    """Requests/s and errors with `clients` concurrent keep-alive connections."""
     done = errors = 0
     stop = time.perf_counter() + seconds
 
     async def worker(offset: int) -> None:
         nonlocal done, errors
-        reader, writer = await asyncio.open_connection(host, int(port))
-        i = offset
+        connection, i = Connection(url), offset
         try:
             while time.perf_counter() < stop:
-                writer.write(requests[i % len(requests)])
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
-                await reader.readexactly(length)
-                errors += not head.startswith(b"HTTP/1.1 200")
+                ok, _ = await connection.get(asked[i % len(asked)])
+                errors += not ok
                 done += 1
                 i += clients
         finally:
-            writer.close()
+            connection.close()
 
     await asyncio.gather(*(worker(i) for i in range(clients)))
     return done / seconds, errors
@@ -254,11 +279,9 @@ async def main(args: argparse.Namespace) -> None:
         labelled = [*others, ("new", REPO)]
         servers = [start_server(root, source) for _, source in labelled]
         try:
-            clients = [httpx.AsyncClient(base_url=url) for _, url in servers]
-            for (name, _), taken in zip(labelled, await time_clients(clients, asked), strict=True):
+            latencies = await time_servers([url for _, url in servers], asked)
+            for (name, _), taken in zip(labelled, latencies, strict=True):
                 report(f"http API ({Path(name).name})", taken, base)
-            for client in clients:
-                await client.aclose()
             stages = await stage_timings(servers[-1][1], asked)
             print("new stages, mean ms: " + ", ".join(f"{k} {v:.2f}" for k, v in stages.items()))
             store_qps = len(old_store) / sum(old_store)

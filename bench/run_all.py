@@ -18,6 +18,7 @@ BENCHMARKS = {
     "bench.store": ["--quick"],
     "bench.store_scale": ["--quick"],
     "bench.cold_start": ["--quick"],
+    "bench.resilience": ["--seconds", "5"],
 }
 
 

@@ -9,14 +9,12 @@ replaces answered 200 with `embedding: null`). Every error is JSON
 
 from __future__ import annotations
 
-import hmac
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Annotated
 
 import anyio.to_thread
-from fastapi import Depends, FastAPI, Header, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import SecretStr
@@ -25,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 import podsearch
 from embedder.backends import Backend, EncodeResult
 from embedder.batching import MicroBatcher
+from embedder.guard import RequestGuard
 from podsearch.contract import (
     ApiError,
     EmbedderHealth,
@@ -99,25 +98,22 @@ class Encoder:
             await self.encode([_WARM_UP_TEXT], input_type)
 
 
-def _bearer_auth(token: SecretStr | None) -> Callable[..., Awaitable[None]]:
-    """A dependency that checks `Authorization: Bearer <token>` in constant time, if configured."""
-    expected = token.get_secret_value().encode() if token is not None else None
-    if expected == b"":
-        raise ValueError("an empty token would accept anyone: pass None to disable auth")
-
-    async def require_token(authorization: Annotated[str | None, Header()] = None) -> None:
-        if expected is None:
-            return
-        scheme, _, given = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected):
+def _check_inputs(texts: Sequence[str], max_chars: int) -> None:
+    """Each input on its own, before it can share a batch with other callers' inputs: one bad
+    input fails its own request, never the batch it would have joined."""
+    for i, text in enumerate(texts):
+        if len(text) > max_chars:
             raise ApiError(
-                401,
-                ErrorCode.unauthorized,
-                "missing or wrong bearer token",
-                {"WWW-Authenticate": "Bearer"},
+                413,
+                ErrorCode.input_too_long,
+                f"input {i} has {len(text)} characters, at most {max_chars}",
             )
-
-    return require_token
+        if not text.strip():
+            raise ApiError(422, ErrorCode.invalid_request, f"input {i} is empty or blank")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ApiError(422, ErrorCode.invalid_request, f"input {i}: lone surrogate") from exc
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -152,9 +148,15 @@ def create_app(
     coalesce_max_texts: int = 64,
     coalesce_wait_ms: float = 5.0,
     concurrency: int = 1,
+    max_body_bytes: int = 4 * 2**20,
+    max_input_chars: int = 8192,
 ) -> FastAPI:
     """Serve `backend`. With `warm_up`, start-up waits for a real encode of each input type.
-    Concurrent requests share encode calls of up to `coalesce_max_texts` texts."""
+    Concurrent requests share encode calls of up to `coalesce_max_texts` texts. A request is
+    refused before parsing without `token` or over `max_body_bytes`; an input over
+    `max_input_chars` is refused (413), never silently truncated."""
+    if token is not None and not token.get_secret_value():
+        raise ValueError("an empty token would accept anyone: pass None to disable auth")
     encoder = Encoder(
         backend,
         max_texts=coalesce_max_texts,
@@ -174,18 +176,15 @@ def create_app(
     app = FastAPI(title="podsearch embedder", version=podsearch.__version__, lifespan=lifespan)
     app.state.encoder = encoder
     _install_error_handlers(app)
+    app.add_middleware(RequestGuard, token=token, max_body_bytes=max_body_bytes)
 
-    @app.post("/v1/embeddings", dependencies=[Depends(_bearer_auth(token))])
+    @app.post("/v1/embeddings")
     async def embeddings(body: EmbeddingRequest) -> EmbeddingResponse:
         if len(body.input) > max_batch:
             raise ApiError(
                 413, ErrorCode.batch_too_large, f"{len(body.input)} inputs, at most {max_batch}"
             )
-        empty = [i for i, text in enumerate(body.input) if not text.strip()]
-        if empty:
-            raise ApiError(
-                422, ErrorCode.invalid_request, f"inputs {empty[:10]} are empty or blank"
-            )
+        _check_inputs(body.input, max_input_chars)
         if body.model is not None and body.model not in model_names:
             raise ApiError(
                 404, ErrorCode.model_not_found, f"this service embeds with {recipe.model_id}"

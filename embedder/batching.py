@@ -35,8 +35,9 @@ class MicroBatcher:
     """Coalesces `submit` calls into `run_batch` calls; at most `concurrency` run at once.
 
     No request waits more than `max_wait_ms` for company; a request larger than `max_texts`
-    runs alone. `run_batch` must return one result per text (or raise: every request of the
-    batch then gets the error).
+    runs alone. `run_batch` must return one result per text, or raise: a failed batch of several
+    requests is run again one request at a time, so the error reaches only the request(s) that
+    fail alone, never a caller whose inputs merely shared the batch.
     """
 
     def __init__(
@@ -138,10 +139,13 @@ class MicroBatcher:
                 raise EmbedderResponseInvalid(
                     f"asked the model for {len(texts)} vectors, got {len(result.vectors)}"
                 )
-        except Exception as exc:  # every request of the batch gets the failure
-            for job in batch:
-                if not job.future.done():
-                    job.future.set_exception(exc)
+        except Exception as exc:
+            if len(batch) > 1:  # find whose input it was: each request alone, so only it fails
+                for job in batch:
+                    await self._run([job])
+                return
+            if not batch[0].future.done():
+                batch[0].future.set_exception(exc)
             return
         except asyncio.CancelledError:
             for job in batch:

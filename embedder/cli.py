@@ -9,13 +9,14 @@ import uvicorn
 from embedder.app import create_app
 from embedder.loading import load_backend
 from embedder.settings import EmbedderServiceSettings
+from podsearch.settings import settings_or_exit
 
 
 def main() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    settings = EmbedderServiceSettings().embedder_server
+    settings = settings_or_exit(EmbedderServiceSettings, "podsearch-embedder").embedder_server
     backend = load_backend(settings)
     app = create_app(
         backend,
@@ -23,6 +24,8 @@ def main() -> None:
         max_batch=settings.max_batch,
         coalesce_max_texts=settings.coalesce_max_texts,
         coalesce_wait_ms=settings.coalesce_wait_ms,
+        max_body_bytes=settings.max_body_bytes,
+        max_input_chars=settings.max_input_chars,
     )
     # uvicorn runs the app's lifespan (the warm-up encode) before it accepts connections.
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")

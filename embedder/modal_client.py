@@ -20,12 +20,12 @@ from pydantic import ValidationError
 
 from podsearch.circuit import Retryable
 from podsearch.contract import EmbeddingRecipe, ErrorCode, InputType, ModalAnswer
-from podsearch.errors import EmbedderError, EmbedderResponseInvalid
+from podsearch.errors import EmbedderAuthFailed, EmbedderError, EmbedderResponseInvalid
 from podsearch.settings import EmbedderClientSettings
 
 QUERY_CLASS, BULK_CLASS, RECIPE_FUNCTION = "QueryEmbedder", "BulkEmbedder", "recipe"
 # Refusals: the app is not deployed, the token is wrong, the call is malformed. Never retried.
-_REFUSALS = (modal.exception.NotFoundError, modal.exception.AuthError, modal.exception.InvalidError)
+_REFUSALS = (modal.exception.NotFoundError, modal.exception.InvalidError)
 
 
 class ModalTransport:
@@ -99,6 +99,8 @@ class ModalTransport:
             return await call
         except EmbedderError:
             raise
+        except modal.exception.AuthError as exc:
+            raise EmbedderAuthFailed(f"Modal refused our credentials: {_problem(exc)}") from exc
         except _REFUSALS as exc:
             raise EmbedderError(f"Modal refused the call to {self._app}: {_problem(exc)}") from exc
         except Exception as exc:

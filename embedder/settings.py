@@ -9,6 +9,7 @@ clients' side of the same service is `PODSEARCH_EMBEDDER__...`
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
@@ -77,8 +78,18 @@ class EmbedderServerSettings(BaseModel):
     )
     instructor: InstructorSettings = Field(default_factory=InstructorSettings)
     token: SecretStr | None = Field(default=None, description="Bearer token for /v1/embeddings.")
+    allow_no_token: bool = Field(
+        default=False,
+        description="Listen on a non-loopback address without a token (a private network).",
+    )
     device: str = "cpu"
     max_batch: int = Field(default=256, ge=1, le=2048, description="Most inputs per request.")
+    max_body_bytes: int = Field(
+        default=4 * 2**20, ge=1024, description="Larger request bodies are refused unread (413)."
+    )
+    max_input_chars: int = Field(
+        default=8192, ge=1, description="Longer inputs are refused (413), not truncated."
+    )
     threads: int | None = Field(default=None, ge=1, description="torch intra-op threads.")
     coalesce_max_texts: int = Field(
         default=64, ge=1, le=2048, description="Dynamic batching: most texts per encode call."
@@ -92,6 +103,25 @@ class EmbedderServerSettings(BaseModel):
         if self.backend == "instructor" and self.model_path is None:
             raise ValueError("backend=instructor needs model_path (an INSTRUCTOR model folder)")
         return self
+
+    @model_validator(mode="after")
+    def _public_needs_a_token(self) -> EmbedderServerSettings:
+        """Anyone who reaches the port could spend the model: off loopback, a token is due."""
+        if self.token is None and not self.allow_no_token and not _loopback(self.host):
+            raise ValueError(
+                f"listening on {self.host} without a token: set embedder_server.token, or "
+                "embedder_server.allow_no_token=true on a private network"
+            )
+        return self
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return False
 
 
 class EmbedderServiceSettings(BaseSettings):

@@ -16,6 +16,7 @@ from podsearch.errors import PodsearchError
 from podsearch.manifest import read_manifest
 from podsearch.models import Episode
 from podsearch.remote_embedder import open_embedder
+from podsearch.settings import settings_or_exit
 from podsearch.stores import open_writer
 
 
@@ -25,6 +26,16 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rebuild", action="store_true", help="Edge: start from an empty index")
     parser.add_argument(
         "--prune", action="store_true", help="delete indexed episodes the manifest no longer lists"
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="let --prune delete more than PODSEARCH_PRUNE_MAX_SHARE of the index",
+    )
+    parser.add_argument(
+        "--allow-outside",
+        action="store_true",
+        help="read transcripts outside the manifest's folder (absolute paths, '..', symlinks)",
     )
     parser.add_argument("--limit", type=int, help="index only the first N episodes")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -53,8 +64,10 @@ async def run(
             concurrency=settings.concurrency,
             publish_every_s=settings.publish_every_s,
             on_episode=advance,
+            limits=settings.limits,
+            prune_max_share=settings.prune_max_share,
         )
-        return await indexer.run(episodes, prune=args.prune)
+        return await indexer.run(episodes, prune=args.prune, force=args.force)
     finally:
         bar.close()
         await writer.close()
@@ -64,9 +77,9 @@ async def run(
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
     args = _arguments(argv)
-    settings = IndexerSettings()
+    settings = settings_or_exit(IndexerSettings, "podsearch-index")
     try:
-        episodes = read_manifest(args.manifest)[: args.limit]
+        episodes = read_manifest(args.manifest, args.allow_outside)[: args.limit]
         report = asyncio.run(run(settings, episodes, args))
     except PodsearchError as exc:
         sys.exit(f"podsearch-index: {exc}")

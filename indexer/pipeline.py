@@ -3,8 +3,11 @@
 An episode is stored whole or not at all: it is parsed, segmented and embedded in memory, then
 written with one `replace_episode`. Its fingerprint (transcript bytes + metadata + chunker +
 embedding recipe) is recorded with it, so a re-run skips unchanged episodes and a crashed run
-resumes where it stopped. A malformed transcript is reported and skipped; an embedder that stays
-down stops the run after publishing what is complete.
+resumes where it stopped. Whatever goes wrong with one episode (a malformed, oversized or
+unreadable transcript, an input the embedder refuses, an embedding that times out) is reported
+for that episode and the run goes on; what would fail every episode alike (an embedder that
+refuses our token, or whose circuit opened because it kept failing; a broken store) stops the
+run once, after publishing what is complete.
 """
 
 from __future__ import annotations
@@ -17,13 +20,25 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from podsearch.contract import EmbeddingRecipe
-from podsearch.errors import EmbedderResponseInvalid, TranscriptError
+from podsearch.errors import (
+    CircuitOpen,
+    EmbedderAuthFailed,
+    IndexerBusy,
+    PodsearchError,
+    PruneRefused,
+    StoreError,
+    TranscriptError,
+)
 from podsearch.index_meta import ChunkerConfig, IndexMeta
 from podsearch.models import Episode, Segment, SegmentPoint
 from podsearch.ports import Embedder, SegmentWriter
 from podsearch.segmenting import segment_episode
 from podsearch.stores.schema import Bm25Encoder
-from podsearch.transcripts import parse_transcript
+from podsearch.transcripts import DEFAULT_LIMITS, ReadLimits, parse_transcript
+from podsearch.transcripts.reading import read_bytes
+
+# Errors that would fail every episode alike: they stop the run instead of being counted.
+FATAL = (CircuitOpen, EmbedderAuthFailed, StoreError, IndexerBusy)
 
 
 @dataclass
@@ -54,9 +69,9 @@ class IndexReport:
         return "\n".join(lines)
 
 
-def fingerprint(episode: Episode, meta: IndexMeta) -> str:
+def fingerprint(episode: Episode, meta: IndexMeta, limits: ReadLimits = DEFAULT_LIMITS) -> str:
     """Changes whenever anything that shapes the episode's stored points changes."""
-    digest = hashlib.sha256(episode.transcript.read_bytes())
+    digest = hashlib.sha256(read_bytes(episode.transcript, limits))
     described = {
         "episode": {k: str(v) for k, v in vars(episode).items() if k != "transcript"},
         "meta": meta.model_dump(mode="json"),
@@ -76,6 +91,8 @@ class Indexer:
         concurrency: int = 2,
         publish_every_s: float = 60.0,
         on_episode: Callable[[Episode, int], None] | None = None,
+        limits: ReadLimits = DEFAULT_LIMITS,
+        prune_max_share: float = 0.5,
     ) -> None:
         self._embedder = embedder
         self._writer = writer
@@ -83,6 +100,8 @@ class Indexer:
         self._concurrency = concurrency
         self._publish_every_s = publish_every_s
         self._on_episode = on_episode or (lambda episode, segments: None)
+        self._limits = limits
+        self._prune_max_share = prune_max_share
         self._bm25 = Bm25Encoder()
         self._write_lock = asyncio.Lock()
         self._last_publish = time.monotonic()
@@ -91,16 +110,22 @@ class Indexer:
         recipe: EmbeddingRecipe = await self._embedder.recipe()
         return IndexMeta(recipe=recipe, chunker=self._chunker)
 
-    async def run(self, episodes: Sequence[Episode], prune: bool = False) -> IndexReport:
+    async def run(
+        self, episodes: Sequence[Episode], prune: bool = False, force: bool = False
+    ) -> IndexReport:
+        """Index `episodes`; with `prune`, delete the others (refused beyond `prune_max_share`
+        of the index unless `force`: an empty or truncated manifest must not empty it)."""
         report = IndexReport()
         meta = await self.meta()
         await self._writer.prepare(meta)
         done = await self._writer.fingerprints()
+        if prune and not force:
+            self._check_prune(done, {e.episode_id for e in episodes})
         todo: list[tuple[Episode, str]] = []
         for episode in episodes:
             try:
-                fp = fingerprint(episode, meta)
-            except OSError as exc:
+                fp = await asyncio.to_thread(fingerprint, episode, meta, self._limits)
+            except TranscriptError as exc:
                 report.failures.append(f"{episode.episode_id}: {exc}")
                 self._on_episode(episode, 0)
                 continue
@@ -125,19 +150,25 @@ class Indexer:
             async with slots:
                 await self._index_episode(episode, fp, report)
 
-        async with asyncio.TaskGroup() as group:
-            for episode, fp in todo:
-                group.create_task(one(episode, fp))
+        try:
+            async with asyncio.TaskGroup() as group:
+                for episode, fp in todo:
+                    group.create_task(one(episode, fp))
+        except* PodsearchError as failed:  # only FATAL errors leave `_index_episode`
+            raise failed.exceptions[0] from None
 
     async def _index_episode(self, episode: Episode, fp: str, report: IndexReport) -> None:
         try:
-            utterances = await asyncio.to_thread(parse_transcript, episode.transcript)
+            utterances = await asyncio.to_thread(parse_transcript, episode.transcript, self._limits)
             segments = segment_episode(episode, utterances, self._chunker)
             if not segments:
                 raise TranscriptError(episode.transcript, "no words to index")
             points = await self._points(segments, fp)
-        except (TranscriptError, EmbedderResponseInvalid) as exc:
-            report.failures.append(f"{episode.episode_id}: {exc}")
+        except FATAL:
+            raise
+        except Exception as exc:  # this episode's problem only: report it, index the others
+            reason = str(exc) if isinstance(exc, PodsearchError) else f"{type(exc).__name__}: {exc}"
+            report.failures.append(f"{episode.episode_id}: {reason}")
             self._on_episode(episode, 0)
             return
         async with self._write_lock:
@@ -156,6 +187,14 @@ class Indexer:
             SegmentPoint(s.point_id, vector, self._bm25.document(s.text), s.payload(fp))
             for s, vector in zip(segments, vectors, strict=True)
         ]
+
+    def _check_prune(self, stored: Mapping[str, str], wanted: set[str]) -> None:
+        gone = sum(episode_id not in wanted for episode_id in stored)
+        if gone and gone > self._prune_max_share * len(stored):
+            raise PruneRefused(
+                f"--prune would delete {gone} of {len(stored)} indexed episodes (more than "
+                f"{self._prune_max_share:.0%}); check the manifest, or add --force"
+            )
 
     async def _prune(self, stored: Mapping[str, str], wanted: set[str]) -> int:
         gone = [episode_id for episode_id in stored if episode_id not in wanted]

@@ -7,6 +7,7 @@ from pydantic_settings import BaseSettings
 
 from podsearch.index_meta import ChunkerConfig
 from podsearch.settings import ENV_CONFIG, EmbedderClientSettings, StoreSettings
+from podsearch.transcripts import ReadLimits
 
 
 class IndexerSettings(BaseSettings):
@@ -19,3 +20,14 @@ class IndexerSettings(BaseSettings):
     publish_every_s: float = Field(
         60.0, gt=0, description="Edge: publish finished episodes at least this often."
     )
+    max_transcript_bytes: int = Field(32 * 2**20, ge=1, description="Larger files are refused.")
+    max_line_chars: int = Field(
+        50_000, ge=1, description="Longest text of one line, cue or JSON segment."
+    )
+    prune_max_share: float = Field(
+        0.5, ge=0, le=1, description="--prune refuses to delete more of the index without --force."
+    )
+
+    @property
+    def limits(self) -> ReadLimits:
+        return ReadLimits(self.max_transcript_bytes, self.max_line_chars)

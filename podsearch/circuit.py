@@ -9,10 +9,12 @@ exponential backoff, `Retry-After` honoured, no attempt or sleep past the caller
                                      ▲                     │
                                      └────probe failed─────┘
 ```
-While open, calls fail at once with `EmbedderUnavailable("circuit open ...")`, so a search
+While open, calls fail at once with `CircuitOpen` (an `EmbedderUnavailable`), so a search
 degrades to keyword results in microseconds instead of waiting out timeouts. Half-open lets one
 probe through; the others still fail fast. Only unavailability (timeouts, refused connections,
-429, 5xx) counts as a failure: a service that answers, even with a refusal, is reachable.
+429, 5xx) counts as a failure: a service that answers, even with a refusal, is reachable. A call
+its caller cancels teaches nothing, unless the caller says its deadline expired
+(`record_timeout`): a hung service would otherwise cost every caller its whole deadline.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
 
-from podsearch.errors import EmbedderError, EmbedderUnavailable
+from podsearch.errors import CircuitOpen, EmbedderError, EmbedderUnavailable
 
 T = TypeVar("T")
 MAX_DELAY_S = 8.0
@@ -100,6 +102,10 @@ class CircuitBreaker:
         self._succeeded()
         return result
 
+    def record_timeout(self, error: str) -> None:
+        """A caller's deadline cut a call short: a failure like any timeout of our own."""
+        self._failed(error)
+
     def _admit(self, what: str) -> bool:
         state = self.state
         if state is CircuitState.closed:
@@ -109,7 +115,7 @@ class CircuitBreaker:
             return True
         snapshot = self.snapshot()
         wait = f"retry in {snapshot.retry_in_s:.1f}s" if snapshot.retry_in_s else "probe in flight"
-        raise EmbedderUnavailable(
+        raise CircuitOpen(
             f"circuit open: {what} not attempted after {self._failures} consecutive failures "
             f"({wait}; last: {self._last_error})"
         )

@@ -117,6 +117,8 @@ class ErrorCode(StrEnum):
     # the embedding service
     unauthorized = "unauthorized"
     batch_too_large = "batch_too_large"
+    body_too_large = "body_too_large"
+    input_too_long = "input_too_long"
     model_not_found = "model_not_found"
     invalid_embedding = "invalid_embedding"
     embedding_failed = "embedding_failed"

@@ -3,11 +3,14 @@
 ```
 PodsearchError
  ├─ EmbedderError ─┬─ EmbedderUnavailable      timeout/connect/5xx -> retry; API degrades or 503
+ │                 │   └─ CircuitOpen          failed repeatedly: not even attempted
+ │                 ├─ EmbedderAuthFailed       401/403: wrong or missing token -> indexer stops
  │                 └─ EmbedderResponseInvalid  wrong count/dimension/non-finite -> 502, never stored
  ├─ StoreError ──┬─ StoreUnavailable           -> 503
  │               ├─ IndexNotReady              nothing published yet -> 503
  │               └─ IndexMismatch              index built by another embedding recipe -> 409
  ├─ IndexerBusy                                another indexer holds the write lock
+ ├─ PruneRefused                               --prune would delete too much of the index
  └─ TranscriptError(path, line)                indexer: report, count, skip the file
 ```
 Adapters translate library exceptions at the edge (`raise ... from exc`); `search_api.errors` is
@@ -29,6 +32,14 @@ class EmbedderError(PodsearchError):
 
 class EmbedderUnavailable(EmbedderError):
     """Timeout, refused connection, 429 or 5xx: worth a retry or a degraded answer."""
+
+
+class CircuitOpen(EmbedderUnavailable):
+    """The service failed too often lately: this call was not attempted (the indexer stops)."""
+
+
+class EmbedderAuthFailed(EmbedderError):
+    """The service refused our credentials: a configuration error, the same for every input."""
 
 
 class EmbedderResponseInvalid(EmbedderError):
@@ -53,6 +64,10 @@ class IndexMismatch(StoreError):
 
 class IndexerBusy(PodsearchError):
     """Another indexer process holds the write lock of this index."""
+
+
+class PruneRefused(PodsearchError):
+    """`--prune` would delete more of the index than allowed (an empty or truncated manifest?)."""
 
 
 class TranscriptError(PodsearchError):

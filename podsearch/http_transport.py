@@ -25,7 +25,7 @@ from podsearch.contract import (
     ErrorBody,
     InputType,
 )
-from podsearch.errors import EmbedderError, EmbedderResponseInvalid
+from podsearch.errors import EmbedderAuthFailed, EmbedderError, EmbedderResponseInvalid
 from podsearch.settings import EmbedderClientSettings
 
 _Model = TypeVar("_Model", bound=BaseModel)
@@ -123,6 +123,8 @@ class HttpTransport:
         if response.is_success:
             return response
         problem = _describe(response)
+        if response.status_code in (401, 403):
+            raise EmbedderAuthFailed(f"embedder refused our token: {problem}")
         if response.status_code != 429 and response.status_code < 500:
             raise EmbedderError(f"embedder refused {method} {path}: {problem}")
         raise Retryable(problem, _retry_after(response))

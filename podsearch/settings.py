@@ -8,16 +8,19 @@ Nothing here is instantiated at import time.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
-from pydantic_settings import SettingsConfigDict
+from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+AnySettings = TypeVar("AnySettings", bound=BaseSettings)
 
 ENV_CONFIG = SettingsConfigDict(
     env_prefix="PODSEARCH_",
     env_nested_delimiter="__",
     env_file=".env",
     extra="ignore",
+    hide_input_in_errors=True,  # a validation error must never print a secret it was given
 )
 
 
@@ -56,3 +59,16 @@ class EmbedderClientSettings(BaseModel):
     read_timeout_s: float = Field(30.0, gt=0, description="modal: bound on each call.")
     retries: int = Field(2, ge=0, le=10)
     batch_size: int = Field(64, ge=1, le=2048)
+
+
+def settings_or_exit(settings_class: type[AnySettings], prog: str) -> AnySettings:
+    """The settings from the environment, or exit with one line per problem: no traceback, and
+    never a value (it may be a secret)."""
+    try:
+        return settings_class()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+            for e in exc.errors(include_input=False, include_url=False)
+        )
+        raise SystemExit(f"{prog}: invalid settings: {problems}") from None

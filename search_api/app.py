@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -61,6 +62,10 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    secret = options.cursor_secret
+    app.state.cursor_secret = (
+        secret.get_secret_value().encode() if secret else secrets.token_bytes(32)
+    )
     app.state.metrics = metrics
     app.state.rate_limiter = (
         RateLimiter(options.rate_limit_per_minute, options.rate_limit_burst)

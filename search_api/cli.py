@@ -6,13 +6,14 @@ import logging
 
 import uvicorn
 
+from podsearch.settings import settings_or_exit
 from search_api.app import create_app
 from search_api.observability import configure_logging
 from search_api.settings import ApiSettings
 
 
 def main() -> None:
-    settings = ApiSettings()
+    settings = settings_or_exit(ApiSettings, "podsearch-api")
     if settings.api.json_logs:
         configure_logging()
     else:

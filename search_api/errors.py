@@ -67,10 +67,15 @@ def install_error_handlers(app: FastAPI) -> None:
             if isinstance(exc, kind):
                 log.warning("%s: %s", code, exc)
                 return error_response(status, code, str(exc))
-        log.exception("unmapped podsearch error")
-        return error_response(500, ErrorCode.internal_error, "internal error")
+        return internal_error(exc)
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error")
-        return error_response(500, ErrorCode.internal_error, "internal error")
+
+def internal_error(exc: BaseException) -> JSONResponse:
+    """A bug: the trace goes to the log, the client gets JSON (never the trace).
+
+    Unexpected exceptions are answered by `ObservabilityMiddleware`, not by an exception handler:
+    Starlette's handler for `Exception` runs outside every middleware and re-raises after
+    answering, so the answer lacked the request id and uvicorn closed the keep-alive connection.
+    """
+    log.error("internal error: %s", type(exc).__name__, exc_info=exc)
+    return error_response(500, ErrorCode.internal_error, "internal error")

@@ -14,7 +14,8 @@ from podsearch.contract import ApiError, ErrorBody, ErrorCode
 from podsearch.errors import PodsearchError
 from podsearch.models import SearchFilters
 from search_api.deps import Service, Settings
-from search_api.pagination import decode_cursor, request_key
+from search_api.embedder_link import probe
+from search_api.pagination import CursorScope, request_key
 from search_api.schemas import (
     ComponentState,
     GroupBy,
@@ -59,6 +60,7 @@ def _utc(value: datetime | None) -> datetime | None:
 
 @limited.get("/search", response_model=SearchResponse, responses=_ERRORS)
 async def search(
+    request: Request,
     service: Service,
     settings: Settings,
     q: Annotated[str, Query(description="What the listener asks, in words.")],
@@ -109,8 +111,11 @@ async def search(
     )
     per_episode = per_episode or options.per_episode
     key = request_key(query, mode, filters, group_by, per_episode, score_threshold, rrf_k)
+    cursors = CursorScope(
+        request.app.state.cursor_secret, key, options.max_offset + options.max_limit
+    )
     if cursor is not None:
-        offset = decode_cursor(cursor, key)
+        offset = cursors.decode(cursor)
     if offset > options.max_offset:
         raise ApiError(422, ErrorCode.offset_too_large, f"offset is at most {options.max_offset}")
     params = SearchParams(
@@ -124,7 +129,7 @@ async def search(
         context=context,
         score_threshold=score_threshold,
         rrf_k=rrf_k,
-        cursor_key=key,
+        cursor=cursors,
     )
     return JSONResponse(await service.search(params))
 
@@ -173,8 +178,7 @@ async def _embedder_state(service: SearchService, deadline_s: float) -> Componen
     circuit = getattr(service.embedder, "circuit", None)  # a RemoteEmbedder's
     breaker = f"; circuit {circuit.snapshot().state.value}" if circuit is not None else ""
     try:
-        async with asyncio.timeout(deadline_s):
-            recipe = await service.embedder.recipe()
+        recipe = await probe(service.embedder, deadline_s)
     except (PodsearchError, TimeoutError) as exc:
         detail = str(exc) or f"no answer within {deadline_s:g} s"
         return ComponentState(ok=False, detail=f"{detail}{breaker}; searches degrade to keyword")

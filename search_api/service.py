@@ -9,7 +9,7 @@ answer with keyword results marked `degraded` instead of an error.
 
 from __future__ import annotations
 
-import asyncio
+import logging
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -19,14 +19,17 @@ from podsearch.index_meta import IndexMeta
 from podsearch.models import SearchFilters, SegmentPayload, StoreQuery
 from podsearch.ports import Embedder, SegmentReader
 from podsearch.stores.schema import Bm25Encoder
+from search_api.embedder_link import why_degraded, within_deadline
 from search_api.embedding_cache import QueryEmbeddingCache
 from search_api.highlight import query_terms, term_pattern
 from search_api.moments import MomentDraft, group_by_episode, merge_moments
 from search_api.observability import Metrics
-from search_api.pagination import encode_cursor
+from search_api.pagination import CursorScope
 from search_api.schemas import GroupBy, SearchMode
 from search_api.settings import ApiOptions
 from search_api.shaping import Body, group_body, moment_body, page_ids
+
+log = logging.getLogger("podsearch.api")
 
 PAGE_WINDOW = 100  # segments are fetched in whole windows of this many
 MAX_DEPTH = 3000  # segments fetched for one page at most
@@ -44,7 +47,7 @@ class SearchParams:
     context: bool = False
     score_threshold: float | None = None
     rrf_k: int | None = None
-    cursor_key: str = ""
+    cursor: CursorScope | None = None
 
 
 def normalise_query(text: str) -> str:
@@ -111,12 +114,15 @@ class SearchService:
 
     async def _query_vector(self, query: str, timings: Timings) -> tuple[list[float], bool]:
         started = time.perf_counter()
-        async with asyncio.timeout(self.options.embed_deadline_s):
+
+        async def embed() -> tuple[list[float], bool]:
             await self.check_compatible()
             assert self._verified is not None
             recipe = self._verified.recipe
             model = f"{recipe.model_id}@{recipe.revision}"
-            vector, hit = await self.cache.embed(query, model, await self.reader.generation())
+            return await self.cache.embed(query, model, await self.reader.generation())
+
+        vector, hit = await within_deadline(self.embedder, self.options.embed_deadline_s, embed)
         timings.embed_ms = _ms_since(started)
         self.metrics.stage.labels("embed").observe(timings.embed_ms / 1000)
         return vector, hit
@@ -133,8 +139,8 @@ class SearchService:
                 self.metrics.cache.labels(cache).inc()
                 self.metrics.cache_hit_ratio.set(self.cache.hit_ratio)
             except (EmbedderError, TimeoutError) as exc:
-                detail = str(exc) or f"no answer within {self.options.embed_deadline_s:g} s"
-                reason = f"embedder unavailable: {detail}"
+                reason = f"embedder unavailable: {why_degraded(exc, self.options.embed_deadline_s)}"
+                log.warning("search degraded to keyword: %s", exc)
                 mode = SearchMode.keyword
                 self.metrics.degraded.labels(type(exc).__name__).inc()
         sparse = self._bm25.query(params.query) if mode is not SearchMode.semantic else None
@@ -201,8 +207,8 @@ class SearchService:
             "limit": params.limit,
             "offset": params.offset,
             "next_cursor": (
-                encode_cursor(params.offset + params.limit, params.cursor_key)
-                if page.has_more
+                params.cursor.encode(params.offset + params.limit)
+                if page.has_more and params.cursor is not None
                 else None
             ),
             "results": [shaped[id(m)] for m in page.moments],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings
 
 from podsearch.settings import ENV_CONFIG, EmbedderClientSettings, StoreSettings
@@ -30,6 +30,11 @@ class ApiOptions(BaseModel):
     )
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS.")
     json_logs: bool = True
+    cursor_secret: SecretStr | None = Field(
+        None,
+        description="Signs pagination cursors; unset: random per process (cursors then do not "
+        "survive a restart or move between replicas).",
+    )
 
 
 class ApiEmbedderSettings(EmbedderClientSettings):

@@ -24,6 +24,25 @@ def utc(day: str) -> datetime:
     return datetime.fromisoformat(day).replace(tzinfo=UTC)
 
 
+def index_sample(root: Path, episodes: int | None = None) -> Path:
+    """An Edge index of the sample corpus (its first `episodes`) with the HashEmbedder's vectors."""
+    import asyncio
+
+    from indexer.pipeline import Indexer
+    from podsearch.manifest import read_manifest
+    from podsearch.stores.edge import EdgeWriter
+    from tests.fakes import HashEmbedder
+
+    async def build() -> None:
+        writer = EdgeWriter(root)
+        chosen = read_manifest(REPO / "sample" / "episodes.jsonl")[:episodes]
+        await Indexer(HashEmbedder(), writer, ChunkerConfig()).run(chosen)
+        await writer.close()
+
+    asyncio.run(build())
+    return root
+
+
 def free_port() -> int:
     """A loopback port nothing listens on (for a server to take, or a client to find closed)."""
     with socket.socket() as sock:

@@ -22,7 +22,7 @@ from podsearch.stores.edge import EdgeWriter
 async def build_index(
     manifest: Path, index: Path, embedder_url: str, chunker: ChunkerConfig
 ) -> IndexReport:
-    episodes = read_manifest(manifest)
+    episodes = read_manifest(manifest, allow_outside=True)  # absolute paths into the corpus
     done = 0
 
     def progress(episode: Episode, segments: int) -> None:

@@ -157,36 +157,59 @@ class EdgeReader:
         self._stamp: int | None = None
         self._shard: qe.EdgeShard | None = None
         self._meta: IndexMeta | None = None
-        self._generation = ""
+        self._folder: Path | None = None
         self._places = PlaceTable()
+        self._queries = 0  # ranking queries running in worker threads
+        self._retired: list[qe.EdgeShard] = []  # replaced shards, closed once no query runs
 
     def _live(self) -> tuple[qe.EdgeShard, IndexMeta]:
-        """The live shard, reopened when the pointer moved (one stat per request)."""
+        """The live shard, reopened when the pointer moved (two stats per request). A deleted
+        pointer or generation is noticed at once: the API answers 503, not stale results."""
         stamp = self._dirs.pointer_stamp()
         if stamp != self._stamp:
             self._switch(stamp)
-        if self._shard is None or self._meta is None:
-            raise IndexNotReady(
-                f"no index published under {self._dirs.root}: run `podsearch-index` first"
-            )
+        if self._shard is None or self._meta is None or self._folder is None:
+            raise IndexNotReady("no index is published yet: run `podsearch-index` first")
+        if not (self._folder / _META).is_file():
+            self._drop()
+            raise StoreUnavailable("the live index generation was deleted")
         return self._shard, self._meta
 
     def _switch(self, stamp: int | None) -> None:
         folder = self._dirs.current()
         if folder is None:
+            self._drop()
             return
         try:
             shard = qe.EdgeShard.load(str(folder / _SHARD))
+        except Exception as exc:  # the engine raises plain Exception, with paths in it
+            raise StoreUnavailable(f"cannot open index generation {folder.name}") from exc
+        try:
             meta = IndexMeta.model_validate_json((folder / _META).read_text())
-        except Exception as exc:  # the engine raises plain Exception
-            raise StoreUnavailable(f"cannot open index generation {folder}: {exc}") from exc
+        except (OSError, ValueError) as exc:
+            shard.close()
+            raise StoreUnavailable(f"cannot read index generation {folder.name}") from exc
         if self._meta is not None and self._meta != meta:
             shard.close()
             raise IndexMismatch(f"generation {folder.name} was built with another recipe")
         old, self._shard, self._meta, self._stamp = self._shard, shard, meta, stamp
-        self._generation, self._places = folder.name, PlaceTable()
-        if old is not None:
-            old.close()
+        self._folder, self._places = folder, PlaceTable()
+        self._retire(old)
+
+    def _drop(self) -> None:
+        """Forget the live shard, so the next request looks for an index again."""
+        self._retire(self._shard)
+        self._shard, self._folder, self._stamp = None, None, None
+
+    def _retire(self, shard: qe.EdgeShard | None) -> None:
+        """Close a replaced shard, but only once no worker thread queries it (closing it under
+        a query fails that query). Runs on the event loop's thread only."""
+        if shard is not None:
+            self._retired.append(shard)
+        if not self._queries:
+            for old in self._retired:
+                old.close()
+            self._retired = []
 
     async def meta(self) -> IndexMeta:
         return self._live()[1]
@@ -198,7 +221,12 @@ class EdgeReader:
             return []
         # A worker thread (the engine releases the GIL): the query's cost grows with the index,
         # and the event loop keeps serving other requests meanwhile.
-        return await asyncio.to_thread(_rank, shard, self._places, _request(search))
+        self._queries += 1
+        try:
+            return await asyncio.to_thread(_rank, shard, self._places, _request(search))
+        finally:
+            self._queries -= 1
+            self._retire(None)
 
     async def fetch(self, ids: Sequence[str]) -> dict[str, SegmentPayload]:
         """Inline: a lookup by id costs tens of microseconds whatever the index size, less
@@ -209,7 +237,7 @@ class EdgeReader:
 
     async def generation(self) -> str:
         self._live()
-        return self._generation
+        return self._folder.name if self._folder else ""
 
     async def podcasts(self) -> dict[str, PodcastStats]:
         shard, _ = self._live()
@@ -223,9 +251,10 @@ class EdgeReader:
         return plan.podcast_stats(facet(()), facet(plan.FIRST_SEGMENTS))
 
     async def close(self) -> None:
-        if self._shard is not None:
-            self._shard.close()
-            self._shard = None
+        self._drop()
+        for old in self._retired:  # the app is stopping: no query is left to wait for
+            old.close()
+        self._retired = []
 
 
 def _rank(shard: qe.EdgeShard, places: PlaceTable, request: qe.QueryRequest) -> list[SegmentHit]:

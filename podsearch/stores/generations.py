@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import IO
 
-from podsearch.errors import IndexerBusy
+from podsearch.errors import IndexerBusy, StoreUnavailable
 
 KEEP = 2
 _TMP_PREFIX = ".tmp-"
@@ -45,6 +45,10 @@ class GenerationDir:
             name = self.pointer.read_text().strip()
         except FileNotFoundError:
             return None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise StoreUnavailable(f"the index pointer cannot be read ({_why(exc)})") from exc
+        if not name or "/" in name or name.startswith("."):
+            raise StoreUnavailable("the index pointer names no valid generation")
         return self.generations / name
 
     def pointer_stamp(self) -> int | None:
@@ -53,6 +57,8 @@ class GenerationDir:
             return self.pointer.stat().st_mtime_ns
         except FileNotFoundError:
             return None
+        except OSError as exc:
+            raise StoreUnavailable(f"the index pointer cannot be read ({_why(exc)})") from exc
 
     def publish(self, shard_folder: Path) -> Path:
         """Copy a closed shard in as a new generation, switch to it, prune old ones."""
@@ -80,6 +86,11 @@ class GenerationDir:
         stale += [p for p in published[:-KEEP] if p != keep]
         for path in stale:
             shutil.rmtree(path, ignore_errors=True)
+
+
+def _why(exc: Exception) -> str:
+    """What went wrong, without the path (responses and logs never carry server paths)."""
+    return getattr(exc, "strerror", None) or type(exc).__name__
 
 
 class WriterLock:

@@ -13,21 +13,24 @@ from typing import Any
 from podsearch.errors import TranscriptError
 from podsearch.models import Utterance
 from podsearch.transcripts import jsondoc, podcasting20, srt, webvtt, whisper
-from podsearch.transcripts.reading import read_text
+from podsearch.transcripts.reading import DEFAULT_LIMITS, ReadLimits, check_text, read_text
 
-__all__ = ["parse_transcript", "read_text"]
+__all__ = ["DEFAULT_LIMITS", "ReadLimits", "parse_transcript", "read_text"]
 
 FORMATS = "Podcasting 2.0 JSON, WebVTT, SRT or Whisper JSON"
 
 
-def parse_transcript(path: Path) -> list[Utterance]:
+def parse_transcript(path: Path, limits: ReadLimits = DEFAULT_LIMITS) -> list[Utterance]:
     """Read one transcript in any supported format; raise TranscriptError saying where it is bad."""
-    text = read_text(path)
+    text = read_text(path, limits)
     if not text.strip():
         raise TranscriptError(path, "empty file: no utterances")
     utterances = _dispatch(text, path)
     if not utterances:
         raise TranscriptError(path, "empty transcript: no utterances with text")
+    for index, utterance in enumerate(utterances):
+        check_text(utterance.text, path, f"utterance {index}", limits)
+        check_text(utterance.speaker or "", path, f"utterance {index} speaker", limits)
     return utterances
 
 

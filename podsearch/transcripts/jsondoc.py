@@ -16,6 +16,8 @@ def load(text: str, path: Path) -> Any:
     except json.JSONDecodeError as exc:
         message = f"invalid JSON: {exc.msg} (column {exc.colno})"
         raise TranscriptError(path, message, line=exc.lineno) from exc
+    except RecursionError as exc:
+        raise TranscriptError(path, "invalid JSON: nested too deeply") from exc
 
 
 def segments(doc: Any, path: Path) -> list[dict[str, Any]]:

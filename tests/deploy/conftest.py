@@ -86,16 +86,19 @@ def effective_settings(
 ) -> Callable[..., BaseSettings]:
     """The settings a service's process would build inside its container.
 
-    Environment = the image's ENV, then (unless `compose=False`: a plain `docker run`) the
-    service's `environment`, interpolated, where a pass-through key takes its value from
-    `dotenv` or stays unset, as Compose does.
+    Environment = the image's ENV, then (unless `compose=False`: a plain `docker run`, with
+    `run_env` as its `-e` flags) the service's `environment`, interpolated, where a pass-through
+    key takes its value from `dotenv` or stays unset, as Compose does.
     """
 
     def build(
-        service: str, dotenv: Mapping[str, str] | None = None, compose: bool = True
+        service: str,
+        dotenv: Mapping[str, str] | None = None,
+        compose: bool = True,
+        run_env: Mapping[str, str] | None = None,
     ) -> BaseSettings:
         dotenv = dotenv or {}
-        env = dockerfiles[service].final.env()
+        env = {**dockerfiles[service].final.env(), **(run_env or {})}
         for key, value in service_environment(services[service] if compose else {}).items():
             if value is not None:
                 env[key] = interpolate(value, dotenv)

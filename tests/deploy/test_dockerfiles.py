@@ -189,7 +189,11 @@ async def test_image_healthcheck_asks_a_route_that_answers_200_on_the_listen_por
     argv = check.exec_form()
     assert argv[0] == "python", "no curl in slim images"
     url = urlsplit(probe_url(argv))
-    listen = setting_value(effective_settings(service, compose=False), LISTEN[service])
+    # `docker run -p` publishes 0.0.0.0, where the embedder refuses to serve without a token.
+    run_env = {"PODSEARCH_EMBEDDER_SERVER__TOKEN": "t"} if service == "embedder" else {}
+    listen = setting_value(
+        effective_settings(service, compose=False, run_env=run_env), LISTEN[service]
+    )
     assert listen.host == "0.0.0.0", f"{service}: `docker run -p` could not reach it"
     assert (url.hostname, url.port) == ("127.0.0.1", listen.port)
     assert str(listen.port) in [p.split("/")[0] for p in _exposed(dockerfile.final.all("EXPOSE"))]

@@ -39,7 +39,7 @@ def test_real_episodes_are_found_by_listeners_questions(
             for e in episodes
         )
     )
-    summary = run_indexer(manifest, tmp_path / "index", embedder_url)
+    summary = run_indexer(manifest, tmp_path / "index", embedder_url, "--allow-outside")
     assert f"{len(episodes)} indexed" in summary and "0 failed" in summary
     api = api_factory(tmp_path / "index")
 

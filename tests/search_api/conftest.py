@@ -3,36 +3,23 @@ and an HTTP client over the real API app."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from indexer.pipeline import Indexer
-from podsearch.index_meta import ChunkerConfig
-from podsearch.manifest import read_manifest
 from podsearch.settings import StoreSettings
-from podsearch.stores.edge import EdgeReader, EdgeWriter
+from podsearch.stores.edge import EdgeReader
 from search_api.app import create_app
 from search_api.settings import ApiSettings
 from tests.fakes import HashEmbedder
-from tests.support import REPO
+from tests.support import index_sample
 
 
 @pytest.fixture(scope="module")
 def index_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("index")
-
-    async def build() -> None:
-        writer = EdgeWriter(root)
-        episodes = read_manifest(REPO / "sample" / "episodes.jsonl")
-        await Indexer(HashEmbedder(), writer, ChunkerConfig()).run(episodes)
-        await writer.close()
-
-    asyncio.run(build())
-    return root
+    return index_sample(tmp_path_factory.mktemp("index"))
 
 
 @pytest.fixture

@@ -7,9 +7,6 @@ corpus built with the HashEmbedder. Without chromium the tests skip locally and 
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,14 +16,13 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI
 
 from podsearch.settings import StoreSettings
 from podsearch.stores.edge import EdgeReader
 from search_api.app import create_app
 from search_api.settings import ApiSettings
 from tests.fakes import HashEmbedder
+from tests.loopback import serve
 
 try:
     from selenium import webdriver
@@ -65,27 +61,6 @@ class LiveApi:
 
     def search(self, **params: Any) -> httpx.Response:
         return httpx.get(f"{self.base}/search", params=params, timeout=10)
-
-
-@contextmanager
-def serve(app: FastAPI) -> Iterator[str]:
-    """Run `app` under uvicorn in a thread on a free loopback port; yield its base URL."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the API did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
 
 
 @contextmanager

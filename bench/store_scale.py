@@ -6,9 +6,9 @@
     python -m bench.store_scale --vectors none --real-index data/eval/changelog-all-w120-o30/index
 
 Built through `EdgeWriter` with `_shard_config` (m=16, ef_construct=100) and queried through
-`EdgeReader` exactly as the API asks (limit 10, so 100 hits are fetched with payloads). The
-baseline is exact search (`SearchParams(exact=True)`) on the same shard: its top 10 define
-recall@10, and its latency is what HNSW saves. Vector kinds: see `bench.synthetic`; `real`
+`EdgeReader` exactly as the API asks (limit 10: 100 hits ranked, the page's 10 fetched), beside
+the read the API made before (100 hits with full payloads) and int8 variants (`scale_reads`).
+Exact search (`SearchParams(exact=True)`) on the same shard defines recall@10. Vector kinds: see `bench.synthetic`; `real`
 takes the MiniLM vectors of an index `make eval` built (queries: held-out segment vectors).
 """
 

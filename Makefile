@@ -17,14 +17,14 @@ $(BIN)/python:
 # locks the same way), and the pins that must go in without their declared dependencies.
 $(STAMP): $(BIN)/python pyproject.toml requirements/dev.lock requirements/embedder-nodeps.txt
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet --constraint requirements/dev.lock -e '.[api,indexer,embedder,dev]'
+	$(BIN)/pip install --quiet --constraint requirements/dev.lock -e '.[api,mcp,indexer,embedder,dev]'
 	$(BIN)/pip install --quiet --no-deps -r requirements/embedder-nodeps.txt
 	touch $(STAMP)
 
 install: $(STAMP)
 
 # requirements/*.lock: the exact versions of every install, compiled from pyproject.toml's ranges
-# for CPython 3.11 on x86_64 Linux, one per image plus dev (all extras). `make lock` after changing
+# for CPython 3.11 on x86_64 Linux, one per image plus dev (all extras, mcp included). `make lock` after changing
 # a dependency keeps every other pin; `make lock LOCK_ARGS=--upgrade` moves all to the newest.
 # LOCK_SOURCES says where torch's CPU build is: this machine's wheel folder; elsewhere
 # LOCK_SOURCES='--extra-index-url https://download.pytorch.org/whl/cpu --index-strategy unsafe-best-match'.
@@ -38,7 +38,7 @@ lock: $(BIN)/python
 	$(COMPILE) --extra api -o requirements/api.lock
 	$(COMPILE) --extra indexer -o requirements/indexer.lock
 	$(COMPILE) --extra embedder -o requirements/embedder.lock
-	$(COMPILE) --extra api --extra indexer --extra embedder --extra dev -o requirements/dev.lock
+	$(COMPILE) --extra api --extra mcp --extra indexer --extra embedder --extra dev -o requirements/dev.lock
 
 demo: install
 	DEMO_DATA=$(DEMO_DATA) scripts/demo.sh

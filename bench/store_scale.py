@@ -8,8 +8,9 @@
 Built through `EdgeWriter` with `_shard_config` (m=16, ef_construct=100) and queried through
 `EdgeReader` exactly as the API asks (limit 10: 100 hits ranked, the page's 10 fetched), beside
 the read the API made before (100 hits with full payloads) and int8 variants (`scale_reads`).
-Exact search (`SearchParams(exact=True)`) on the same shard defines recall@10. Vector kinds: see `bench.synthetic`; `real`
-takes the MiniLM vectors of an index `make eval` built (queries: held-out segment vectors).
+Exact search (`SearchParams(exact=True)`) on the same shard defines recall@10. Vector kinds:
+see `bench.synthetic`; `real` takes the MiniLM vectors of an index `make eval` built (queries:
+held-out segment vectors).
 """
 
 from __future__ import annotations

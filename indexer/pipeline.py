@@ -32,7 +32,7 @@ from podsearch.errors import (
 from podsearch.index_meta import ChunkerConfig, IndexMeta
 from podsearch.models import Episode, Segment, SegmentPoint
 from podsearch.ports import Embedder, SegmentWriter
-from podsearch.segmenting import segment_episode
+from podsearch.segmenting import keyword_text, segment_episode
 from podsearch.stores.schema import Bm25Encoder
 from podsearch.transcripts import DEFAULT_LIMITS, ReadLimits, parse_transcript
 from podsearch.transcripts.reading import read_bytes
@@ -184,7 +184,7 @@ class Indexer:
     async def _points(self, segments: Sequence[Segment], fp: str) -> list[SegmentPoint]:
         vectors = await self._embedder.embed([s.text for s in segments], "document")
         return [
-            SegmentPoint(s.point_id, vector, self._bm25.document(s.text), s.payload(fp))
+            SegmentPoint(s.point_id, vector, self._bm25.document(keyword_text(s)), s.payload(fp))
             for s, vector in zip(segments, vectors, strict=True)
         ]
 

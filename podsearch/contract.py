@@ -135,6 +135,11 @@ class ErrorCode(StrEnum):
     embedder_unavailable = "embedder_unavailable"
     index_not_ready = "index_not_ready"
     store_unavailable = "store_unavailable"
+    invalid_time_range = "invalid_time_range"
+    time_range_too_long = "time_range_too_long"
+    episode_not_found = "episode_not_found"
+    # the MCP server, when the search API it calls does not answer
+    api_unavailable = "api_unavailable"
 
 
 class ErrorDetail(BaseModel):

@@ -15,7 +15,7 @@ class ChunkerConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    version: int = 1
+    version: int = 2  # 2: BM25 indexes who spoke (`segmenting.keyword_text`)
     window_words: int = 120
     overlap_words: int = 30
 

@@ -202,3 +202,4 @@ class SegmentHit:
     segment_index: int
     start: float
     end: float
+    speakers: tuple[str, ...] = ()

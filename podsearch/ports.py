@@ -51,6 +51,13 @@ class SegmentReader(Protocol):
         """Episode and segment counts per podcast."""
         ...
 
+    async def excerpt(
+        self, episode_id: str, start: float, end: float, limit: int
+    ) -> list[SegmentPayload]:
+        """At most `limit` segments of one episode that overlap [start, end] seconds, in
+        transcript order (an excerpt of the transcript)."""
+        ...
+
     async def close(self) -> None: ...
 
 

@@ -45,6 +45,12 @@ def segment_episode(
     ]
 
 
+def keyword_text(segment: Segment) -> str:
+    """What BM25 indexes: the words, and who said them, so "what did Anna say" can match Anna's
+    segments by name (the displayed text stays the words alone)."""
+    return " ".join([*segment.speakers, segment.text])
+
+
 def tail_slack(window: int) -> int:
     """How many words past `window` the last segment may take instead of leaving a scrap."""
     return window // 10

@@ -19,6 +19,7 @@ from podsearch.ports import Embedder, SegmentReader
 from podsearch.remote_embedder import RemoteEmbedder, open_embedder
 from podsearch.stores import open_reader
 from search_api.errors import install_error_handlers
+from search_api.llm import ChatClient
 from search_api.observability import Metrics, ObservabilityMiddleware
 from search_api.ratelimit import RateLimiter
 from search_api.routes import limited, router
@@ -47,9 +48,12 @@ def create_app(
         service = SearchService(own_embedder, own_reader, options, metrics)
         await _check_at_startup(service, options.ready_deadline_s)
         app.state.service = service
+        app.state.chat = ChatClient(settings.llm) if settings.llm.url else None
         try:
             yield
         finally:
+            if app.state.chat is not None:
+                await app.state.chat.aclose()
             if embedder is None and isinstance(own_embedder, RemoteEmbedder):
                 await own_embedder.aclose()
             if reader is None:

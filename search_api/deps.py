@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from search_api.llm import ChatClient
 from search_api.service import SearchService
 from search_api.settings import ApiSettings
 
@@ -24,5 +25,11 @@ async def _settings(request: Request) -> ApiSettings:
     return settings
 
 
+def _chat(request: Request) -> ChatClient | None:
+    chat: ChatClient | None = request.app.state.chat
+    return chat
+
+
+Chat = Annotated[ChatClient | None, Depends(_chat)]
 Service = Annotated[SearchService, Depends(_service)]
 Settings = Annotated[ApiSettings, Depends(_settings)]

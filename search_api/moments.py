@@ -44,12 +44,12 @@ def join_texts(texts: Sequence[str]) -> str:
     words = texts[0].split() if texts else []
     for text in texts[1:]:
         nxt = text.split()
-        shared = _shared_run(words, nxt)
+        shared = shared_run(words, nxt)
         words += nxt[shared:] if shared else ["…", *nxt]
     return " ".join(words)
 
 
-def _shared_run(head: list[str], tail: list[str]) -> int:
+def shared_run(head: list[str], tail: list[str]) -> int:
     """Length of the longest end of `head` that `tail` starts with (0 if none)."""
     if not tail:
         return 0

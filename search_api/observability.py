@@ -58,6 +58,14 @@ class Metrics:
         self.rate_limited = Counter(
             "podsearch_rate_limited", "Requests refused with 429", registry=self.registry
         )
+        self.answers = Counter(
+            "podsearch_answers", "/answer streams by outcome", ["outcome"], registry=self.registry
+        )
+        self.citations_dropped = Counter(
+            "podsearch_answer_citations_dropped",
+            "Citations of moments that were not retrieved, removed from answers",
+            registry=self.registry,
+        )
 
 
 class JsonFormatter(logging.Formatter):

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from podsearch.contract import ApiError, ErrorBody, ErrorCode
 from podsearch.errors import PodsearchError
 from podsearch.models import SearchFilters
-from search_api.deps import Service, Settings
+from search_api.answers import answer_events
+from search_api.checks import checked_dates, checked_limit, checked_query, checked_time_range
+from search_api.deps import Chat, Service, Settings
 from search_api.embedder_link import probe
 from search_api.pagination import CursorScope, request_key
 from search_api.schemas import (
@@ -24,8 +27,10 @@ from search_api.schemas import (
     Ready,
     SearchMode,
     SearchResponse,
+    Transcript,
 )
-from search_api.service import SearchParams, SearchService, normalise_query
+from search_api.service import SearchParams, SearchService
+from search_api.transcript import read_transcript
 
 
 async def rate_limit(request: Request, settings: Settings) -> None:
@@ -47,15 +52,41 @@ router = APIRouter()
 limited = APIRouter(dependencies=[Depends(rate_limit)])
 
 _ERRORS: dict[int | str, dict[str, object]] = {
-    code: {"model": ErrorBody} for code in (409, 422, 429, 502, 503)
+    code: {"model": ErrorBody} for code in (404, 409, 422, 429, 502, 503)
 }
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    """Naive dates are read as UTC, like the indexer stores them."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
+@dataclass(frozen=True)
+class Criteria:
+    """What to look for: the query, its mode and its filters (shared by /search and /answer)."""
+
+    query: str
+    mode: SearchMode
+    filters: SearchFilters
+
+
+def criteria(
+    settings: Settings,
+    q: Annotated[str, Query(description="What the listener asks, in words.")],
+    mode: SearchMode = SearchMode.hybrid,
+    podcast: Annotated[list[str] | None, Query(description="Repeat to allow several.")] = None,
+    episode_id: Annotated[list[str] | None, Query()] = None,
+    speaker: Annotated[list[str] | None, Query()] = None,
+    published_after: datetime | None = None,
+    published_before: datetime | None = None,
+) -> Criteria:
+    after, before = checked_dates(published_after, published_before)
+    filters = SearchFilters(
+        podcasts=tuple(podcast or ()),
+        episode_ids=tuple(episode_id or ()),
+        speakers=tuple(speaker or ()),
+        published_after=after,
+        published_before=before,
+    )
+    return Criteria(checked_query(q, settings.api), mode, filters)
+
+
+Wanted = Annotated[Criteria, Depends(criteria)]
 
 
 @limited.get("/search", response_model=SearchResponse, responses=_ERRORS)
@@ -63,16 +94,10 @@ async def search(
     request: Request,
     service: Service,
     settings: Settings,
-    q: Annotated[str, Query(description="What the listener asks, in words.")],
-    mode: SearchMode = SearchMode.hybrid,
+    wanted: Wanted,
     limit: Annotated[int, Query(ge=1, description="Moments, or episodes when grouped.")] = 10,
     offset: Annotated[int, Query(ge=0)] = 0,
     cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,
-    podcast: Annotated[list[str] | None, Query(description="Repeat to allow several.")] = None,
-    episode_id: Annotated[list[str] | None, Query()] = None,
-    speaker: Annotated[list[str] | None, Query()] = None,
-    published_after: datetime | None = None,
-    published_before: datetime | None = None,
     group_by: GroupBy = GroupBy.none,
     per_episode: Annotated[int | None, Query(ge=1, le=20)] = None,
     context: Annotated[bool, Query(description="Add the words said just before/after.")] = False,
@@ -86,29 +111,8 @@ async def search(
     """The body is built as plain data and encoded once (see `shaping`); `response_model`
     documents it."""
     options = settings.api
-    query = normalise_query(q)
-    if not query:
-        raise ApiError(
-            422, ErrorCode.empty_query, "q must contain at least one non-space character"
-        )
-    if len(query) > options.max_query_chars:
-        raise ApiError(
-            422, ErrorCode.query_too_long, f"q is limited to {options.max_query_chars} characters"
-        )
-    if limit > options.max_limit:
-        raise ApiError(422, ErrorCode.limit_too_large, f"limit is at most {options.max_limit}")
-    after, before = _utc(published_after), _utc(published_before)
-    if after and before and after > before:
-        raise ApiError(
-            422, ErrorCode.invalid_date_range, "published_after is later than published_before"
-        )
-    filters = SearchFilters(
-        podcasts=tuple(podcast or ()),
-        episode_ids=tuple(episode_id or ()),
-        speakers=tuple(speaker or ()),
-        published_after=after,
-        published_before=before,
-    )
+    checked_limit(limit, options)
+    query, mode, filters = wanted.query, wanted.mode, wanted.filters
     per_episode = per_episode or options.per_episode
     key = request_key(query, mode, filters, group_by, per_episode, score_threshold, rrf_k)
     cursors = CursorScope(
@@ -134,6 +138,49 @@ async def search(
     return JSONResponse(await service.search(params))
 
 
+@limited.get(
+    "/answer",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {"text/event-stream": {}},
+            "description": "Server-Sent Events: `moments`, then `token`s, then `answer`.",
+        },
+        **_ERRORS,
+    },
+)
+async def answer(
+    service: Service,
+    settings: Settings,
+    chat: Chat,
+    wanted: Wanted,
+    limit: Annotated[
+        int | None, Query(ge=1, le=20, description="Moments the answer may cite.")
+    ] = None,
+) -> StreamingResponse:
+    """A short answer citing the retrieved moments as [1], [2]…, streamed. Without a model,
+    or when it fails, the moments still come, with `answer: null` and a reason."""
+    params = SearchParams(
+        query=wanted.query,
+        mode=wanted.mode,
+        limit=limit or settings.llm.moments,
+        filters=wanted.filters,
+    )
+    # store errors answer as JSON errors, before streaming; the answer path validates the body
+    found = SearchResponse.model_validate(await service.search(params))
+    return StreamingResponse(
+        answer_events(found, chat, service.metrics),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.get("/features")
+async def features(chat: Chat) -> dict[str, bool]:
+    """What this deployment offers beyond search (the page asks before showing an answer)."""
+    return {"answers": chat is not None}
+
+
 @limited.get("/podcasts", response_model=list[PodcastCount], responses=_ERRORS)
 async def podcasts(service: Service) -> list[PodcastCount]:
     """Every podcast in the index, with its episode and segment counts."""
@@ -142,6 +189,21 @@ async def podcasts(service: Service) -> list[PodcastCount]:
         PodcastCount(podcast=name, episodes=s.episodes, segments=s.segments)
         for name, s in sorted(stats.items())
     ]
+
+
+@limited.get("/episodes/{episode_id:path}/transcript", response_model=Transcript, responses=_ERRORS)
+async def transcript(
+    service: Service,
+    settings: Settings,
+    episode_id: str,
+    start: Annotated[float, Query(ge=0, description="Seconds from the episode's start.")] = 0.0,
+    end: Annotated[
+        float, Query(gt=0, description="Seconds; at most max_transcript_s after start.")
+    ] = 300.0,
+) -> Transcript:
+    """The words said in an episode between two times, with speakers, each word once."""
+    checked_time_range(start, end, settings.api)
+    return await read_transcript(service.reader, episode_id, start, end)
 
 
 @router.get("/health", response_model=Health)

@@ -99,3 +99,29 @@ class PodcastCount(BaseModel):
     podcast: str
     episodes: int
     segments: int
+
+
+class Passage(BaseModel):
+    """Words of one stored window that the previous window did not already contain."""
+
+    start: float = Field(description="Seconds; interpolated where the window's new words begin.")
+    end: float
+    speakers: list[str] = Field(description="Who speaks in the window (not per word).")
+    text: str
+
+
+class Transcript(BaseModel):
+    """An excerpt of one episode's transcript, rebuilt from its indexed windows."""
+
+    episode_id: str
+    podcast: str
+    episode_title: str
+    start: float = Field(description="The range asked for, in seconds.")
+    end: float
+    url: str | None = Field(description="Plays the audio at `start`.")
+    passages: list[Passage] = Field(description="In order, each word once.")
+    source: Literal["segments"] = Field(
+        "segments",
+        description="Rebuilt from the overlapping search windows: times are the windows' "
+        "(interpolated inside them) and speakers are per window, not per word.",
+    )

@@ -25,6 +25,7 @@ from search_api.highlight import query_terms, term_pattern
 from search_api.moments import MomentDraft, group_by_episode, merge_moments
 from search_api.observability import Metrics
 from search_api.pagination import CursorScope
+from search_api.ranking import rerank
 from search_api.schemas import GroupBy, SearchMode
 from search_api.settings import ApiOptions
 from search_api.shaping import Body, group_body, moment_body, page_ids
@@ -48,11 +49,6 @@ class SearchParams:
     score_threshold: float | None = None
     rrf_k: int | None = None
     cursor: CursorScope | None = None
-
-
-def normalise_query(text: str) -> str:
-    """Trim and collapse whitespace: "   openai   " and "openai" are the same search."""
-    return " ".join(text.split())
 
 
 def depth_for(needed: int, per_item: int) -> int:
@@ -159,7 +155,7 @@ class SearchService:
                     score_threshold=params.score_threshold,
                 )
             )
-            moments = merge_moments(hits)
+            moments = merge_moments(rerank(params.query, hits))
             groups = group_by_episode(moments, params.per_episode) if grouped else None
             items: list[Any] = groups if groups is not None else moments
             if len(items) >= needed or len(hits) < depth or depth >= MAX_DEPTH:

@@ -1,6 +1,9 @@
-"""API settings: `PODSEARCH_STORE__*`, `PODSEARCH_EMBEDDER__*`, `PODSEARCH_API__*`."""
+"""API settings: `PODSEARCH_STORE__*`, `PODSEARCH_EMBEDDER__*`, `PODSEARCH_API__*`,
+`PODSEARCH_LLM__*` (answers) and `PODSEARCH_MCP__*` (the MCP server)."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings
@@ -35,6 +38,42 @@ class ApiOptions(BaseModel):
         description="Signs pagination cursors; unset: random per process (cursors then do not "
         "survive a restart or move between replicas).",
     )
+    max_transcript_s: float = Field(
+        1800, gt=0, description="Longest transcript excerpt one request may ask for, in seconds."
+    )
+
+
+class LlmSettings(BaseModel):
+    """The chat model behind `/answer`: any OpenAI-compatible `POST /chat/completions` (vLLM,
+    TGI, a local server, a hosted API). No URL: `/answer` returns moments with `answer: null`."""
+
+    url: str | None = Field(
+        None, description="Base URL that `/chat/completions` is appended to, e.g. .../v1."
+    )
+    model: str = Field("podsearch-answers", description="Sent as `model`.")
+    api_key: SecretStr | None = Field(None, description="Bearer token, if the endpoint wants one.")
+    moments: int = Field(6, ge=1, le=20, description="Moments retrieved and shown to the model.")
+    max_tokens: int = Field(400, ge=16, le=4096)
+    temperature: float = Field(0.2, ge=0, le=2)
+    connect_timeout_s: float = Field(3.0, gt=0)
+    token_timeout_s: float = Field(
+        20.0, gt=0, description="Longest wait for the first or the next token."
+    )
+    deadline_s: float = Field(60.0, gt=0, description="Bound on one whole answer.")
+
+
+class McpSettings(BaseModel):
+    """`podsearch-mcp`: where its searches go and how clients reach it."""
+
+    transport: Literal["stdio", "http"] = "stdio"
+    host: str = "127.0.0.1"
+    port: int = Field(8765, ge=1, le=65535)
+    api_url: str | None = Field(
+        None,
+        description="A running search API to call over HTTP; unset: search in-process "
+        "(the store and embedder settings above).",
+    )
+    timeout_s: float = Field(15.0, gt=0, description="HTTP mode: bound on one API call.")
 
 
 class ApiEmbedderSettings(EmbedderClientSettings):
@@ -52,3 +91,5 @@ class ApiSettings(BaseSettings):
     api: ApiOptions = Field(default_factory=ApiOptions)
     store: StoreSettings = Field(default_factory=StoreSettings)
     embedder: ApiEmbedderSettings = Field(default_factory=ApiEmbedderSettings)
+    llm: LlmSettings = Field(default_factory=LlmSettings)
+    mcp: McpSettings = Field(default_factory=McpSettings)

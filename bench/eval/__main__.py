@@ -1,7 +1,10 @@
-"""`make eval`: MRR@10, Recall@10 and nDCG@10 per search mode over the golden questions.
+"""`make eval`: MRR@10, Recall@10, nDCG@10 and mean moment length per search mode, on the
+Changelog golden questions and on qmsum-val, across the corpus and within the judged episode,
+each table beside the naive reference pipeline measured in the same run (`eval/naive.py`).
 
-python -m bench.eval                  # ~100 Changelog episodes (golden + distractors)
-python -m bench.eval --full           # all 299 episodes (~25 min of embedding on 2 cores)
+python -m bench.eval                  # ~100 Changelog episodes + all 35 qmsum-val meetings
+python -m bench.eval --corpus qmsum   # one set only
+python -m bench.eval --full           # all 299 Changelog episodes (~25 min of embedding)
 python -m bench.eval --window 60 --overlap 15
 """
 
@@ -12,13 +15,14 @@ import asyncio
 from contextlib import nullcontext
 from pathlib import Path
 
-from bench.eval.corpus import REPO, SAMPLE_CORPUS, changelog
+from bench.eval.corpus import REPO, SAMPLE_CORPUS, Corpus, changelog, qmsum
 from bench.eval.embedder_process import local_embedder
-from bench.eval.metrics import K, Scores
-from bench.eval.run import evaluate
+from bench.eval.metrics import K
+from bench.eval.run import SCOPES, Evaluation, eval_embedder, evaluate
 from bench.report import machine, table
 from podsearch.index_meta import ChunkerConfig
-from search_api.schemas import SearchMode
+
+HEADERS = ["system", "questions", f"MRR@{K}", f"Recall@{K}", f"nDCG@{K}", f"episode MRR@{K}"]
 
 
 def arguments() -> argparse.Namespace:
@@ -27,36 +31,59 @@ def arguments() -> argparse.Namespace:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    corpus = parser.add_mutually_exclusive_group()
-    corpus.add_argument("--full", action="store_true", help="all Changelog episodes")
-    corpus.add_argument("--episodes", type=int, default=100, help="Changelog subset size")
-    corpus.add_argument("--sample", action="store_true", help="the repo's sample corpus")
+    parser.add_argument("--corpus", default="changelog,qmsum", help="changelog,qmsum,sample")
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--full", action="store_true", help="all Changelog episodes")
+    size.add_argument("--episodes", type=int, default=100, help="Changelog subset size")
     parser.add_argument("--window", type=int, default=ChunkerConfig().window_words)
     parser.add_argument("--overlap", type=int, default=ChunkerConfig().overlap_words)
+    parser.add_argument("--no-naive", action="store_true", help="skip the naive reference")
     parser.add_argument("--cache", type=Path, default=REPO / "data" / "eval")
     parser.add_argument("--embedder-url", help="use this embedder instead of starting one")
     return parser.parse_args()
 
 
-def scores_table(scores: dict[SearchMode, dict[str, Scores]]) -> str:
-    headers = ["mode", "questions", f"MRR@{K}", f"Recall@{K}", f"nDCG@{K}", f"episode MRR@{K}"]
-    rows = []
-    for mode, by_style in scores.items():
-        for style, s in by_style.items():
-            name = mode if style == "all" else f"  {mode}/{style}"
-            rows.append([name, s.questions, s.mrr, s.recall, s.ndcg, s.episode_mrr])
-    return table(headers, rows)
+def corpora(args: argparse.Namespace) -> list[Corpus]:
+    named = {
+        "changelog": changelog(None if args.full else args.episodes),
+        "qmsum": qmsum(),
+        "sample": SAMPLE_CORPUS,
+    }
+    return [named[name] for name in args.corpus.split(",")]
+
+
+def scores_tables(evaluation: Evaluation) -> str:
+    """One table per scope: the modes, their per-style rows, then the naive reference."""
+    out = []
+    for scope in SCOPES:
+        rows = []
+        for (where, system), by_style in evaluation.items():
+            if where != scope:
+                continue
+            for style, s in by_style.items():
+                name = system if style == "all" else f"  {system}/{style}"
+                rows.append([name, s.questions, s.mrr, s.recall, s.ndcg, s.episode_mrr, s.moment_s])
+        if rows:
+            out.append(f"{scope}:\n" + table([*HEADERS, "mean moment s"], rows))
+    return "\n\n".join(out)
+
+
+async def run(args: argparse.Namespace, url: str) -> None:
+    chunker = ChunkerConfig(window_words=args.window, overlap_words=args.overlap)
+    async with eval_embedder(url, args.cache) as embedder:
+        for corpus in corpora(args):
+            evaluation = await evaluate(
+                corpus, chunker, args.cache, embedder, scopes=SCOPES, naive=not args.no_naive
+            )
+            print(f"\n{corpus.label(chunker)} | {machine()}")
+            print(scores_tables(evaluation), flush=True)
 
 
 def main() -> None:
     args = arguments()
-    corpus = SAMPLE_CORPUS if args.sample else changelog(None if args.full else args.episodes)
-    chunker = ChunkerConfig(window_words=args.window, overlap_words=args.overlap)
     log = args.cache / "embedder.log"
     with nullcontext(args.embedder_url) if args.embedder_url else local_embedder(log) as url:
-        scores = asyncio.run(evaluate(corpus, chunker, args.cache, url))
-    print(f"{corpus.label(chunker)} | {machine()}")
-    print(scores_table(scores))
+        asyncio.run(run(args, url))
 
 
 if __name__ == "__main__":

@@ -14,13 +14,12 @@ from indexer.pipeline import Indexer, IndexReport
 from podsearch.index_meta import ChunkerConfig
 from podsearch.manifest import read_manifest
 from podsearch.models import Episode
-from podsearch.remote_embedder import open_embedder
-from podsearch.settings import EmbedderClientSettings
+from podsearch.ports import Embedder
 from podsearch.stores.edge import EdgeWriter
 
 
 async def build_index(
-    manifest: Path, index: Path, embedder_url: str, chunker: ChunkerConfig
+    manifest: Path, index: Path, embedder: Embedder, chunker: ChunkerConfig
 ) -> IndexReport:
     episodes = read_manifest(manifest, allow_outside=True)  # absolute paths into the corpus
     done = 0
@@ -33,9 +32,8 @@ async def build_index(
 
     writer = EdgeWriter(index)
     try:
-        async with open_embedder(EmbedderClientSettings(url=embedder_url)) as embedder:
-            indexer = Indexer(embedder, writer, chunker, on_episode=progress)
-            report = await indexer.run(episodes)
+        indexer = Indexer(embedder, writer, chunker, on_episode=progress)
+        report = await indexer.run(episodes)
     finally:
         await writer.close()
     if report.failures:
@@ -44,13 +42,13 @@ async def build_index(
 
 
 async def prepare_index(
-    corpus: Corpus, chunker: ChunkerConfig, cache: Path, embedder_url: str
+    corpus: Corpus, chunker: ChunkerConfig, cache: Path, embedder: Embedder
 ) -> Path:
     """The corpus's index for this chunker under `cache`, built or completed as needed."""
     folder = cache / corpus.label(chunker)
     manifest = folder / "episodes.jsonl"
     subset_manifest(corpus.manifest, read_questions(corpus.questions), corpus.episodes, manifest)
-    report = await build_index(manifest, folder / "index", embedder_url, chunker)
+    report = await build_index(manifest, folder / "index", embedder, chunker)
     if report.indexed:
         print(f"  {folder.name}: {report.summary()}", file=sys.stderr)
     return folder / "index"

@@ -17,6 +17,7 @@ from podsearch.index_meta import ChunkerConfig
 
 REPO = Path(__file__).resolve().parents[2]
 CHANGELOG = REPO.parent / "shared" / "data" / "changelog"
+QMSUM = REPO.parent / "shared" / "data" / "qmsum-val"
 GOLDEN = REPO / "bench" / "golden" / "changelog.jsonl"
 SAMPLE_QUESTIONS = REPO / "tests" / "e2e" / "sample_questions.jsonl"
 
@@ -30,13 +31,22 @@ class Corpus:
     questions: Path
     episodes: int | None = None
 
+    @property
+    def stem(self) -> str:
+        return f"{self.name}-{'all' if self.episodes is None else self.episodes}"
+
     def label(self, chunker: ChunkerConfig) -> str:
-        size = "all" if self.episodes is None else str(self.episodes)
-        return f"{self.name}-{size}-w{chunker.window_words}-o{chunker.overlap_words}"
+        w, o, v = chunker.window_words, chunker.overlap_words, chunker.version
+        return f"{self.stem}-w{w}-o{o}-v{v}"
 
 
 def changelog(episodes: int | None = 100) -> Corpus:
     return Corpus("changelog", CHANGELOG / "episodes.jsonl", GOLDEN, episodes)
+
+
+def qmsum() -> Corpus:
+    """35 meetings (one turn per cue, 10 s per turn) and 237 judged question/summary queries."""
+    return Corpus("qmsum", QMSUM / "episodes.jsonl", QMSUM / "queries.jsonl")
 
 
 SAMPLE_CORPUS = Corpus("sample", REPO / "sample" / "episodes.jsonl", SAMPLE_QUESTIONS)
@@ -44,20 +54,26 @@ SAMPLE_CORPUS = Corpus("sample", REPO / "sample" / "episodes.jsonl", SAMPLE_QUES
 
 @dataclass(frozen=True)
 class Question:
+    """A query and its judged spans, all in one episode."""
+
     text: str
-    answer: Span
+    answers: tuple[Span, ...]
     style: str = "any"
+
+    @property
+    def episode_id(self) -> str:
+        return self.answers[0].episode_id
 
 
 def read_questions(path: Path) -> list[Question]:
-    return [
-        Question(
-            text=q["question"],
-            answer=Span(q["episode_id"], float(q["start"]), float(q["end"])),
-            style=q.get("style", "any"),
-        )
-        for q in _jsonl(path)
-    ]
+    """Golden-set lines (`question`, `start`, `end`) or QMSum lines (`query`,
+    `relevant_time_ranges`)."""
+    questions = []
+    for q in _jsonl(path):
+        ranges = q.get("relevant_time_ranges") or [(q["start"], q["end"])]
+        answers = tuple(Span(q["episode_id"], float(a), float(b)) for a, b in ranges)
+        questions.append(Question(q.get("question") or q["query"], answers, q.get("style", "any")))
+    return questions
 
 
 def subset_manifest(
@@ -66,7 +82,7 @@ def subset_manifest(
     """Write a manifest of the chosen episodes (absolute transcript paths); return its size."""
     records = _jsonl(source)
     if episodes is not None:
-        judged = {q.answer.episode_id for q in questions}
+        judged = {q.episode_id for q in questions}
         golden = [r for r in records if r["episode_id"] in judged]
         others = sorted(
             (r for r in records if r["episode_id"] not in judged),

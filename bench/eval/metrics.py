@@ -72,6 +72,7 @@ class Scores:
     recall: float
     ndcg: float
     episode_mrr: float
+    moment_s: float  # mean length of the returned moments: longer ones overlap answers more easily
 
 
 def score(runs: Sequence[tuple[Sequence[Span], Sequence[Span]]], k: int = K) -> Scores:
@@ -87,4 +88,5 @@ def score(runs: Sequence[tuple[Sequence[Span], Sequence[Span]]], k: int = K) -> 
             reciprocal_rank([r.episode_id in {j.episode_id for j in judged} for r in res[:k]])
             for res, judged in runs
         ),
+        moment_s=fmean([r.end - r.start for res, _ in runs for r in res[:k]] or [0.0]),
     )

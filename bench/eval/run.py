@@ -1,4 +1,5 @@
-"""Golden questions through `SearchService`, exactly as the API answers them."""
+"""Golden questions through `SearchService`, exactly as the API answers them, beside the naive
+reference pipeline; across the corpus and within the judged episode (an `episode_id` filter)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,12 @@ from pathlib import Path
 
 from bench.eval.build import prepare_index
 from bench.eval.corpus import Corpus, Question, read_questions
+from bench.eval.embed_cache import CachedEmbedder
 from bench.eval.metrics import K, Scores, Span, score
+from bench.eval.naive import NaiveIndex
 from podsearch.index_meta import ChunkerConfig
+from podsearch.models import SearchFilters
+from podsearch.ports import Embedder
 from podsearch.remote_embedder import open_embedder
 from podsearch.settings import EmbedderClientSettings
 from podsearch.stores.edge import EdgeReader
@@ -18,26 +23,45 @@ from search_api.service import SearchParams, SearchService
 from search_api.settings import ApiOptions
 
 Results = list[list[Span]]  # per question, the top-K moments
-
+SCOPES = ("across", "within")  # the whole corpus, or only the judged episode
+NAIVE = "naive"
+# (scope, system) -> style ("all" or a question style) -> scores; a system is a mode or
+# "naive <mode>".
+Evaluation = dict[tuple[str, str], dict[str, Scores]]
 
 # Quality, not latency, is measured: a slow (busy) embedder must not degrade a search.
 OPTIONS = ApiOptions(embed_deadline_s=120)
 
 
 @asynccontextmanager
-async def open_service(index: Path, embedder_url: str) -> AsyncIterator[SearchService]:
+async def eval_embedder(url: str, cache: Path) -> AsyncIterator[Embedder]:
+    """The embedder at `url` behind the on-disk vector cache of `cache`."""
+    async with open_embedder(EmbedderClientSettings(url=url, read_timeout_s=600)) as http:
+        cached = CachedEmbedder(http, cache / "embeddings.sqlite")
+        try:
+            yield cached
+        finally:
+            cached.close()
+
+
+@asynccontextmanager
+async def open_service(index: Path, embedder: Embedder) -> AsyncIterator[SearchService]:
     reader = EdgeReader(index)
     try:
-        async with open_embedder(EmbedderClientSettings(url=embedder_url)) as embedder:
-            yield SearchService(embedder, reader, OPTIONS)
+        yield SearchService(embedder, reader, OPTIONS)
     finally:
         await reader.close()
 
 
 async def ask(
-    service: SearchService, question: str, mode: SearchMode, rrf_k: int | None = None
+    service: SearchService,
+    question: Question,
+    mode: SearchMode,
+    rrf_k: int | None = None,
+    within: bool = False,
 ) -> list[Span]:
-    params = SearchParams(query=question, mode=mode, limit=K, rrf_k=rrf_k)
+    filters = SearchFilters(episode_ids=(question.episode_id,)) if within else SearchFilters()
+    params = SearchParams(query=question.text, mode=mode, limit=K, rrf_k=rrf_k, filters=filters)
     response = await service.search(params)
     if response["degraded"]:
         raise RuntimeError(f"search degraded to keyword: {response['degraded_reason']}")
@@ -49,13 +73,14 @@ async def run_questions(
     questions: Sequence[Question],
     mode: SearchMode,
     rrf_k: int | None = None,
+    within: bool = False,
 ) -> Results:
-    return [await ask(service, q.text, mode, rrf_k) for q in questions]
+    return [await ask(service, q, mode, rrf_k, within) for q in questions]
 
 
 def scores_by_style(questions: Sequence[Question], results: Results) -> dict[str, Scores]:
     """Scores over all questions ("all") and over each question style."""
-    pairs = [(res, [q.answer]) for q, res in zip(questions, results, strict=True)]
+    pairs = [(res, list(q.answers)) for q, res in zip(questions, results, strict=True)]
     by_style = {"all": score(pairs)}
     for style in sorted({q.style for q in questions} - {"any"}):
         chosen = [p for q, p in zip(questions, pairs, strict=True) if q.style == style]
@@ -67,14 +92,34 @@ async def evaluate(
     corpus: Corpus,
     chunker: ChunkerConfig,
     cache: Path,
-    embedder_url: str,
+    embedder: Embedder,
     modes: Sequence[SearchMode] = tuple(SearchMode),
-) -> dict[SearchMode, dict[str, Scores]]:
-    """Build (or reuse) the corpus's index, ask every question in every mode, score."""
-    index = await prepare_index(corpus, chunker, cache, embedder_url)
+    scopes: Sequence[str] = ("across",),
+    naive: bool = False,
+) -> Evaluation:
+    """Build (or reuse) the corpus's index, ask every question in every mode and scope, score;
+    with `naive`, the naive pipeline's answers too."""
+    index = await prepare_index(corpus, chunker, cache, embedder)
     questions = read_questions(corpus.questions)
-    async with open_service(index, embedder_url) as service:
-        return {
-            mode: scores_by_style(questions, await run_questions(service, questions, mode))
-            for mode in modes
-        }
+    out: Evaluation = {}
+    async with open_service(index, embedder) as service:
+        for scope in scopes:
+            for mode in modes:
+                results = await run_questions(service, questions, mode, within=scope == "within")
+                out[scope, mode.value] = scores_by_style(questions, results)
+    if naive:
+        reference = NaiveIndex(cache / f"{corpus.stem}-naive", embedder)
+        try:
+            await reference.build(index.parent / "episodes.jsonl")
+            for scope in scopes:
+                for mode in modes:
+                    results = [
+                        await reference.search(
+                            q.text, mode, q.episode_id if scope == "within" else None
+                        )
+                        for q in questions
+                    ]
+                    out[scope, f"{NAIVE} {mode.value}"] = scores_by_style(questions, results)
+        finally:
+            reference.close()
+    return out

@@ -13,7 +13,6 @@ import argparse
 import asyncio
 from contextlib import nullcontext
 from pathlib import Path
-from statistics import fmean
 
 import qdrant_edge as qe
 
@@ -22,10 +21,11 @@ from bench.eval.corpus import REPO, Corpus, Question, changelog, read_questions
 from bench.eval.embedder_process import local_embedder
 from bench.eval.fusion import weighted_hybrid
 from bench.eval.metrics import K, Span, score
-from bench.eval.run import open_service, run_questions
+from bench.eval.run import eval_embedder, open_service, run_questions
 from bench.report import machine, table
 from bench.shards import live_shard
 from podsearch.index_meta import ChunkerConfig
+from podsearch.ports import Embedder
 from podsearch.stores.schema import Bm25Encoder
 from search_api.schemas import SearchMode
 from search_api.service import SearchService
@@ -50,9 +50,8 @@ def arguments() -> argparse.Namespace:
 
 
 def _row(label: list[object], results: list[list[Span]], questions: list[Question]) -> list[object]:
-    s = score([(r, [q.answer]) for r, q in zip(results, questions, strict=True)])
-    length = fmean(m.end - m.start for moments in results for m in moments)
-    return [*label, s.mrr, s.recall, s.ndcg, s.episode_mrr, length]
+    s = score([(r, list(q.answers)) for r, q in zip(results, questions, strict=True)])
+    return [*label, s.mrr, s.recall, s.ndcg, s.episode_mrr, s.moment_s]
 
 
 async def fusion_rows(
@@ -83,13 +82,18 @@ async def fusion_rows(
 
 
 async def sweep(args: argparse.Namespace, corpus: Corpus, embedder_url: str) -> None:
+    async with eval_embedder(embedder_url, args.cache) as embedder:
+        await _sweep(args, corpus, embedder)
+
+
+async def _sweep(args: argparse.Namespace, corpus: Corpus, embedder: Embedder) -> None:
     questions = read_questions(corpus.questions)
     modes_rows: list[list[object]] = []
     for spec in args.chunkers.split(","):
         window, overlap = (int(x) for x in spec.split(":"))
         chunker = ChunkerConfig(window_words=window, overlap_words=overlap)
-        index = await prepare_index(corpus, chunker, args.cache, embedder_url)
-        async with open_service(index, embedder_url) as service:
+        index = await prepare_index(corpus, chunker, args.cache, embedder)
+        async with open_service(index, embedder) as service:
             segments = sum(s.segments for s in (await service.reader.podcasts()).values())
             for mode in SearchMode:
                 results = await run_questions(service, questions, mode)

@@ -250,6 +250,19 @@ class EdgeReader:
 
         return plan.podcast_stats(facet(()), facet(plan.FIRST_SEGMENTS))
 
+    async def excerpt(
+        self, episode_id: str, start: float, end: float, limit: int
+    ) -> list[SegmentPayload]:
+        shard, _ = self._live()
+        request = qe.ScrollRequest(
+            limit=limit,
+            filter=_must(plan.excerpt(episode_id, start, end)),
+            with_payload=True,
+            order_by=qe.OrderBy(key=plan.EXCERPT_ORDER),
+        )
+        records, _ = shard.scroll(request)
+        return [SegmentPayload.from_dict(r.payload or {}) for r in records]
+
     async def close(self) -> None:
         self._drop()
         for old in self._retired:  # the app is stopping: no query is left to wait for
@@ -288,6 +301,8 @@ def _condition(condition: plan.Condition) -> qe.FieldCondition:
             return qe.FieldCondition(key=key, match=qe.MatchAny(any=values))
         case plan.AtLeast(key, value):
             return qe.FieldCondition(key=key, range=qe.RangeFloat(gte=value))
+        case plan.AtMost(key, value):
+            return qe.FieldCondition(key=key, range=qe.RangeFloat(lte=value))
         case plan.Between(key, after, before):
             window = qe.RangeDateTime(
                 gte=after.isoformat() if after else None,

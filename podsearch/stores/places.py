@@ -14,7 +14,7 @@ from typing import Any
 from podsearch.models import SegmentHit
 
 PLACES_LIMIT = 200_000  # ~60 MB; past it the table starts over (a few slower queries)
-Place = tuple[str, int, float, float]  # episode_id, segment_index, start, end
+Place = tuple[str, int, float, float, tuple[str, ...]]  # episode_id, index, start, end, speakers
 Records = Iterable[tuple[object, Mapping[str, Any] | None]]
 
 
@@ -48,4 +48,5 @@ def _place(payload: Mapping[str, Any]) -> Place:
         int(payload["segment_index"]),
         float(payload["start"]),
         float(payload["end"]),
+        tuple(payload.get("speakers") or ()),
     )

@@ -24,7 +24,8 @@ from podsearch.stores.schema import DENSE, SPARSE
 
 PODCAST = "podcast"
 FINGERPRINT_KEYS = ("episode_id", "episode_fingerprint")  # all `fingerprints()` reads
-RANK_KEYS = ("episode_id", "segment_index", "start", "end")  # all a ranked `SegmentHit` reads
+# all a ranked `SegmentHit` reads (speakers: the ranking lifts segments of a named speaker)
+RANK_KEYS = ("episode_id", "segment_index", "start", "end", "speakers")
 FACET_LIMIT = 10_000  # podcasts listed by /podcasts at most
 
 
@@ -46,10 +47,18 @@ class AnyOf:
 
 @dataclass(frozen=True)
 class AtLeast:
-    """An integer field is `value` or more."""
+    """A numeric field is `value` or more."""
 
     key: str
-    value: int
+    value: float
+
+
+@dataclass(frozen=True)
+class AtMost:
+    """A numeric field is `value` or less."""
+
+    key: str
+    value: float
 
 
 @dataclass(frozen=True)
@@ -61,7 +70,7 @@ class Between:
     before: datetime | None
 
 
-Condition = Match | AnyOf | AtLeast | Between
+Condition = Match | AnyOf | AtLeast | AtMost | Between
 Where = tuple[Condition, ...]  # all must hold; empty: everything
 
 
@@ -131,6 +140,14 @@ def episode_segments(episode_id: str, from_index: int = 0) -> Where:
     return tuple(where)
 
 
+def excerpt(episode_id: str, start: float, end: float) -> Where:
+    """Segments of one episode that overlap [start, end] seconds."""
+    return (Match("episode_id", episode_id), AtMost("start", end), AtLeast("end", start))
+
+
+EXCERPT_ORDER = "segment_index"  # an excerpt comes in transcript order
+
+
 FIRST_SEGMENTS: Where = (Match("segment_index", 0),)  # one per episode
 
 
@@ -144,6 +161,7 @@ def hit(point_id: object, score: float, payload: Mapping[str, Any] | None) -> Se
         segment_index=int(data["segment_index"]),
         start=float(data["start"]),
         end=float(data["end"]),
+        speakers=tuple(data.get("speakers") or ()),
     )
 
 

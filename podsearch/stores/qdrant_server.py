@@ -229,6 +229,21 @@ class QdrantServerStore:
             raise StoreUnavailable(f"Qdrant retrieve failed: {exc}") from exc
         return plan.payloads((r.id, r.payload) for r in records)
 
+    async def excerpt(
+        self, episode_id: str, start: float, end: float, limit: int
+    ) -> list[SegmentPayload]:
+        try:
+            records, _ = await self._client.scroll(
+                self._collection,
+                scroll_filter=_must(plan.excerpt(episode_id, start, end)),
+                limit=limit,
+                with_payload=True,
+                order_by=models.OrderBy(key=plan.EXCERPT_ORDER),
+            )
+        except (ApiException, OSError) as exc:
+            raise StoreUnavailable(f"Qdrant scroll failed: {exc}") from exc
+        return [SegmentPayload.from_dict(r.payload or {}) for r in records]
+
     async def close(self) -> None:
         await self._client.close()
 
@@ -247,6 +262,8 @@ def _condition(condition: plan.Condition) -> models.FieldCondition:
             return models.FieldCondition(key=key, match=models.MatchAny(any=values))
         case plan.AtLeast(key, value):
             return models.FieldCondition(key=key, range=models.Range(gte=value))
+        case plan.AtMost(key, value):
+            return models.FieldCondition(key=key, range=models.Range(lte=value))
         case plan.Between(key, after, before):
             return models.FieldCondition(key=key, range=models.DatetimeRange(gte=after, lte=before))
 

@@ -20,7 +20,7 @@ def test_the_subset_keeps_judged_episodes_and_picks_distractors_deterministicall
             for i in range(6)
         )
     )
-    questions = [Question("why?", Span("ep-4", 0, 10))]
+    questions = [Question("why?", (Span("ep-4", 0, 10),))]
 
     first = tmp_path / "a.jsonl"
     assert subset_manifest(source, questions, 3, first) == 3

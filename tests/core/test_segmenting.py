@@ -12,7 +12,7 @@ import pytest
 from podsearch.index_meta import ChunkerConfig
 from podsearch.manifest import read_manifest
 from podsearch.models import Episode, Segment, Utterance
-from podsearch.segmenting import segment_episode, tail_slack
+from podsearch.segmenting import keyword_text, segment_episode, tail_slack
 from podsearch.transcripts import parse_transcript
 
 EPISODE = Episode(episode_id="ep", podcast="Show", title="Ep", transcript=Path("ep.vtt"))
@@ -166,3 +166,10 @@ def test_the_changelog_corpus_segments_quickly_and_completely(changelog: Path) -
         )
         assert covered == total, episode.episode_id
     assert time.perf_counter() - began < 60
+
+
+def test_bm25_sees_who_spoke_while_the_segment_text_stays_the_words() -> None:
+    turns = [Utterance(0, 2, "Budget first.", "Grad C"), Utterance(2, 4, "Agreed.", "Anna")]
+    segment = segment_episode(EPISODE, turns, ChunkerConfig())[0]
+    assert segment.text == "Budget first. Agreed."
+    assert keyword_text(segment) == "Grad C Anna Budget first. Agreed."

@@ -19,7 +19,7 @@ LOCKS = {
     "api": ("api",),
     "indexer": ("indexer",),
     "embedder": ("embedder",),
-    "dev": ("api", "indexer", "embedder", "dev"),
+    "dev": ("api", "mcp", "indexer", "embedder", "dev"),
 }
 ML_STACK = {"torch", "torchvision", "sentence-transformers", "transformers", "instructorembedding"}
 
@@ -84,7 +84,7 @@ def test_torch_is_one_version_in_the_locks_the_makefile_and_the_embedder_image()
 def test_make_install_uses_the_dev_lock_and_make_lock_writes_every_lock() -> None:
     makefile = (REPO / "Makefile").read_text()
 
-    assert "--constraint requirements/dev.lock -e '.[api,indexer,embedder,dev]'" in makefile
+    assert "--constraint requirements/dev.lock -e '.[api,mcp,indexer,embedder,dev]'" in makefile
     for lock, extras in LOCKS.items():
         flags = " ".join(f"--extra {extra}" for extra in extras)
         assert f"$(COMPILE) {flags} -o requirements/{lock}.lock" in makefile

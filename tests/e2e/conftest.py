@@ -35,13 +35,12 @@ class Service:
 
 
 def start(
-    command: str, env: dict[str, str], port: int, log: Path, timeout_s: float = 90
+    command: str | list[str], env: dict[str, str], port: int, log: Path, timeout_s: float = 90
 ) -> Service:
-    """Start a console script and wait until its /health answers 200."""
+    """Start a console script (or an argv) and wait until its /health answers 200."""
     handle = log.open("wb")
-    process = subprocess.Popen(
-        [str(BIN / command)], env=env, stdout=handle, stderr=subprocess.STDOUT
-    )
+    argv = [str(BIN / command)] if isinstance(command, str) else command
+    process = subprocess.Popen(argv, env=env, stdout=handle, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:

@@ -169,8 +169,10 @@ async def test_podcasts_health_and_docs(client: httpx.AsyncClient) -> None:
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
 
 
-@pytest.mark.parametrize("module", ["search_api.app", "search_api.cli", "indexer.cli"])
-def test_the_api_and_indexer_never_import_a_model(module: str) -> None:
+@pytest.mark.parametrize(
+    "module", ["search_api.app", "search_api.cli", "search_api.mcp_server", "indexer.cli"]
+)
+def test_the_api_mcp_server_and_indexer_never_import_a_model(module: str) -> None:
     heavy = ("torch", "sentence_transformers", "InstructorEmbedding", "transformers", "modal")
     script = f"import sys, {module}; print([m for m in {heavy!r} if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)

@@ -205,6 +205,20 @@ async def test_segments_are_fetched_by_id_and_missing_ids_are_absent(store: Pair
     assert {p.episode_id for p in found.values()} == {"ns-1"}
 
 
+async def test_an_excerpt_holds_the_segments_overlapping_a_time_range_in_order(
+    store: Pair,
+) -> None:
+    await filled(store)  # ns-1's segments span 0-55, 60-115 and 120-175 seconds
+    found = await store.reader.excerpt("ns-1", 100.0, 130.0, limit=10)
+    assert [(p.episode_id, p.segment_index) for p in found] == [("ns-1", 1), ("ns-1", 2)]
+    for first in range(3):  # the limit cuts in transcript order, whatever the point ids
+        start = 60.0 * first
+        found = await store.reader.excerpt("ns-1", start, 1000.0, limit=2)
+        assert [p.segment_index for p in found] == list(range(first, min(first + 2, 3)))
+    assert await store.reader.excerpt("ns-1", 500.0, 600.0, limit=10) == []
+    assert await store.reader.excerpt("nobody", 0.0, 1000.0, limit=10) == []
+
+
 async def test_the_generation_changes_when_the_index_is_republished(store: Pair) -> None:
     await filled(store)
     first = await store.reader.generation()

@@ -1,0 +1,1 @@
+"""The optional answer model: a small open instruct model on vLLM, as a Modal app."""

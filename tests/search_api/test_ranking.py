@@ -1,0 +1,43 @@
+"""Speakers named in a query lift the segments where they talk (plain data, no store)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from podsearch.models import SegmentHit
+from search_api.ranking import named_speakers, rerank
+from tests.search_api.test_moments import hit as plain_hit
+
+
+def hit(id_: str, score: float, *speakers: str) -> SegmentHit:
+    return replace(plain_hit("ep", 0, score), id=id_, speakers=speakers)
+
+
+HITS = [
+    hit("a", 0.9, "Professor C", "Grad B"),
+    hit("b", 0.8, "PhD A", "Grad B"),
+    hit("c", 0.7, "Project Manager"),
+    hit("d", 0.65, "PhD C", "Marketing"),
+]
+
+
+def test_a_speaker_is_named_by_a_whole_word_of_the_name_or_a_lone_capital_letter() -> None:
+    assert named_speakers("What did the project manager think of it?", HITS) == {"Project Manager"}
+    assert named_speakers("What did the Professor say about clustering", HITS) == {"Professor C"}
+    assert named_speakers("What did B think about the budget?", HITS) == {"Grad B"}
+
+
+def test_only_the_best_matching_speakers_count() -> None:
+    assert named_speakers("What did PhD A think?", HITS) == {"PhD A"}
+    assert named_speakers("What did C think?", HITS) == {"Professor C", "PhD C"}
+
+
+def test_pronouns_articles_and_lowercase_letters_name_nobody() -> None:
+    assert named_speakers("A database I trust", HITS) == set()
+    assert named_speakers("is plan b or plan c better", HITS) == set()
+    assert named_speakers("how do they handle on-call burnout", HITS) == set()
+
+
+def test_segments_of_a_named_speaker_are_lifted_and_the_rest_keep_their_order() -> None:
+    assert [h.id for h in rerank("what did marketing say about buttons", HITS)] == list("dabc")
+    assert [h.id for h in rerank("buttons", HITS)] == list("abcd")

@@ -1,6 +1,6 @@
 """Where each ranked point sits (episode, segment order, time), remembered per generation.
 
-Reading even four payload keys of a query's 100 candidates costs about as much again as the
+Reading even a few payload keys of a query's 100 candidates costs about as much again as the
 search itself. Those values never change within a published generation, so the Edge reader
 asks the engine for ids and scores only, and reads the keys (`plan.RANK_KEYS`) just for points
 it has not seen since the generation went live.

@@ -2,8 +2,10 @@
 
 "What did Anna think about the budget?" asks for the budget *as Anna talked about it*. Segment
 text does not say who spoke (only the `speakers` payload does), so a query that names a speaker
-of the candidates lifts the segments where that speaker talks. Names are matched against the
-speakers the candidates carry (no extra store call): a full word of the name ("Anna",
+of the candidates and asks what someone said (a speech or opinion word: "say", "think",
+"suggest", "opinion"...) lifts the segments where that speaker talks; "What salary did Jordan
+get?" names Jordan without asking for Jordan's words, and is left alone. Names are matched
+against the speakers the candidates carry (no extra store call): a full word of the name ("Anna",
 "professor", "project manager") or a capital letter standing alone, as meeting transcripts name
 people ("What did C think" matches "Grad C"). Only the best-matching speakers count, so
 "PhD A" picks "PhD A", not every PhD.
@@ -19,12 +21,21 @@ from podsearch.models import SegmentHit
 
 SPEAKER_BOOST = 0.5  # score x 1.5 where a named speaker talks: measured on both eval sets
 _WORD = re.compile(r"[^\W_]+")
+_SPEECH = re.compile(
+    r"\b(say|says|said|saying|think|thinks|thought|feel|feels|felt|suggest\w*|propos\w*"
+    r"|mention\w*|argu\w*|explain\w*|describ\w*|believ\w*|opinions?|views?|contribut\w*"
+    r"|recommend\w*|talk\w*|discuss\w*|agree\w*|disagree\w*|present\w*|respon\w*)\b",
+    re.IGNORECASE,
+)
 # Parts of a name that say nothing about who it is.
 _TITLES = frozenset("the hon mr mrs ms dr am mp of and acting chair".split())
 
 
 def named_speakers(query: str, hits: Sequence[SegmentHit]) -> set[str]:
-    """The candidates' speakers the query names best (empty when it names none)."""
+    """The candidates' speakers the query names best, when it asks what someone said (else
+    none)."""
+    if not _SPEECH.search(query):
+        return set()
     said = _WORD.findall(query)
     words = {w.casefold() for w in said if len(w) > 1}
     # "I" is a pronoun and a leading "A" an article, not a name.

@@ -57,4 +57,4 @@ def test_real_episodes_are_found_by_listeners_questions(
     )
     print(f"changelog subset: {right_episode}/{len(questions)} episode@1, {right_moment} moment@3")
     assert right_episode >= 0.85 * len(questions)  # measured 17/17
-    assert right_moment >= 0.7 * len(questions)  # measured 16/17
+    assert right_moment >= 0.8 * len(questions)  # measured 17/17 (16/17 before chunker v2)

@@ -1,0 +1,36 @@
+"""The naive reference pipeline's passages: whole speaker turns, "Speaker: words", ~120 words."""
+
+from __future__ import annotations
+
+from bench.eval.naive import PASSAGE_WORDS, passages
+from podsearch.manifest import read_manifest
+from podsearch.models import Utterance
+from podsearch.transcripts import parse_transcript
+from tests.support import REPO
+
+
+def test_turns_are_gathered_whole_and_say_who_spoke() -> None:
+    cues = [
+        Utterance(0, 10, "Hello there.", "Ann"),
+        Utterance(10, 20, "More from Ann.", "Ann"),
+        Utterance(20, 33, " ".join(["word"] * 130), "Bob"),
+        Utterance(33, 40, "Bye.", None),
+    ]
+    first, second = passages("ep", cues)
+    assert first.text == "Ann: Hello there. More from Ann.\nBob: " + " ".join(["word"] * 120)
+    assert (first.start, first.end) == (0, 32)  # Bob's 120th word, of 130 in 13 s
+    assert second.text == "Bob: " + " ".join(["word"] * 10) + "\nBye."
+    assert (second.start, second.end) == (32, 40)
+
+
+def test_every_word_of_a_real_transcript_lands_in_one_passage_once() -> None:
+    episode = read_manifest(REPO / "sample" / "episodes.jsonl")[0]
+    cues = parse_transcript(episode.transcript)
+    prefixes = tuple(f"{c.speaker}: " for c in cues if c.speaker)
+    said = []
+    for passage in passages(episode.episode_id, cues):
+        assert len(passage.text.split()) < 2 * PASSAGE_WORDS
+        for line in passage.text.split("\n"):
+            prefix = next((p for p in prefixes if line.startswith(p)), "")
+            said += line.removeprefix(prefix).split()
+    assert said == [w for c in sorted(cues, key=lambda c: c.start) for w in c.text.split()]

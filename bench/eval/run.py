@@ -63,9 +63,9 @@ async def ask(
     filters = SearchFilters(episode_ids=(question.episode_id,)) if within else SearchFilters()
     params = SearchParams(query=question.text, mode=mode, limit=K, rrf_k=rrf_k, filters=filters)
     response = await service.search(params)
-    if response.degraded:
-        raise RuntimeError(f"search degraded to keyword: {response.degraded_reason}")
-    return [Span(m.episode_id, m.start, m.end) for m in response.results]
+    if response["degraded"]:
+        raise RuntimeError(f"search degraded to keyword: {response['degraded_reason']}")
+    return [Span(m["episode_id"], m["start"], m["end"]) for m in response["results"]]
 
 
 async def run_questions(

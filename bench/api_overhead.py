@@ -2,11 +2,12 @@
 
 Builds an Edge index of Changelog episodes (real transcripts, real segmenter and BM25; vectors
 from the tests' hashing embedder, 384-d like MiniLM, so no model time pollutes the figures),
-then measures in one run:
-  baseline  the raw store query the API makes for one page (EdgeReader.search, in-process)
+then measures in one run, the API of `--before` (git revisions) served beside this checkout's:
+  baseline  today's raw store query for one page: 100 candidates with full payloads
+  store     the store part of a page now: slim ranking query + one fetch of the page's segments
   in-proc   GET /search through the ASGI app in-process (validation, cache, merge, JSON)
-  http      GET /search over loopback HTTP to a uvicorn process (one client)
-  load      requests/s with --clients concurrent HTTP clients vs store queries/s in one thread
+  http      GET /search over loopback HTTP to a uvicorn process, old and new alternating
+  load      requests/s with --clients concurrent HTTP clients vs baseline queries/s, one thread
 
     python -m bench.api_overhead [--episodes 60] [--queries 200] [--clients 16] [--seconds 10]
 """
@@ -26,20 +27,27 @@ from pathlib import Path
 
 import httpx
 
+from bench.full_payload import FullPayloadReader
+from bench.loopback import load, stage_timings, time_servers
+from bench.report import machine
 from indexer.pipeline import Indexer
 from podsearch.index_meta import ChunkerConfig
 from podsearch.manifest import read_manifest
 from podsearch.models import StoreQuery
-from podsearch.stores.edge import EdgeReader, EdgeWriter
+from podsearch.stores import plan
+from podsearch.stores.edge import EdgeReader, EdgeWriter, _rank, _request
 from podsearch.stores.schema import Bm25Encoder
 from search_api.app import create_app
+from search_api.moments import merge_moments
 from search_api.service import depth_for
 from search_api.settings import ApiOptions, ApiSettings
+from search_api.shaping import page_ids
 from tests.fakes import HashEmbedder
 
 REPO = Path(__file__).resolve().parents[1]
 CHANGELOG = REPO.parent / "shared" / "data" / "changelog"
 DIM = 384
+BEFORE = "9c0f848"  # the API before slim reads, prebuilt bodies and thread offload
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
@@ -61,20 +69,49 @@ def questions(count: int) -> list[str]:
     return (asked * (count // len(asked) + 1))[:count]
 
 
-async def time_store(root: Path, asked: list[str]) -> list[float]:
-    reader, embedder, bm25 = EdgeReader(root), HashEmbedder(DIM), Bm25Encoder()
+async def time_store(
+    root: Path, asked: list[str], repeat: int
+) -> tuple[list[float], list[float], list[float], float]:
+    """Per query: today's raw store query (100 full payloads), and the store part of a page
+    now (ids and scores, places, one fetch of the page's segments), alternated, each the best
+    of `repeat` (the shared machine's load comes in bursts); and first asks apart (places read
+    from the engine), once each; and the baseline's queries/s in one plain pass."""
+    reader, before = EdgeReader(root), FullPayloadReader(root)
+    embedder, bm25 = HashEmbedder(DIM), Bm25Encoder()
     depth = depth_for(11, 1)  # what the API fetches for limit=10, offset=0
     queries = [
         StoreQuery(limit=depth, dense=embedder.vector(q), sparse=bm25.query(q)) for q in asked
     ]
     await reader.search(queries[0])
-    samples = []
-    for query in queries:
+    await before.search(queries[0])
+    shard, _ = reader._live()
+
+    async def page(query: StoreQuery) -> float:
+        """The engine work alone, as `search` runs it in its worker thread (the handoff is in
+        the API figures below)."""
+        search = plan.plan_search(query)
+        assert search is not None  # every golden question has terms
         started = time.perf_counter()
-        await reader.search(query)
-        samples.append(time.perf_counter() - started)
+        hits = _rank(shard, reader._places, _request(search))
+        await reader.fetch(page_ids(merge_moments(hits)[:10], context=False))
+        return time.perf_counter() - started
+
+    async def old_query(query: StoreQuery) -> float:
+        started = time.perf_counter()
+        await before.search(query)
+        return time.perf_counter() - started
+
+    distinct = dict(zip(asked, queries, strict=True))
+    cold = [await page(query) for query in distinct.values()]  # places not read yet
+    old, new, once = [], [], []
+    for query in queries:
+        taken = [await old_query(query) for _ in range(repeat)]
+        old.append(min(taken))
+        once.append(taken[0])  # one plain pass: the one-thread throughput `load` compares to
+        new.append(min([await page(query) for _ in range(repeat)]))
     await reader.close()
-    return samples
+    await before.close()
+    return old, new, cold, len(once) / sum(once)
 
 
 def app_for(root: Path) -> object:
@@ -87,38 +124,14 @@ async def time_in_process(root: Path, asked: list[str]) -> list[float]:
     async with app.router.lifespan_context(app):  # type: ignore[attr-defined]
         transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
         async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
-            return await time_client(client, asked)
-
-
-async def time_client(client: httpx.AsyncClient, asked: list[str]) -> list[float]:
-    for q in set(asked):  # warm the query-embedding cache: we measure the hit path
-        (await client.get("/search", params={"q": q})).raise_for_status()
-    samples = []
-    for q in asked:
-        started = time.perf_counter()
-        (await client.get("/search", params={"q": q})).raise_for_status()
-        samples.append(time.perf_counter() - started)
-    return samples
-
-
-async def load(url: str, asked: list[str], clients: int, seconds: float) -> float:
-    done = 0
-    stop = time.perf_counter() + seconds
-    limits = httpx.Limits(max_connections=clients)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
-
-        async def worker(offset: int) -> None:
-            nonlocal done
-            i = offset
-            while time.perf_counter() < stop:
-                (
-                    await client.get("/search", params={"q": asked[i % len(asked)]})
-                ).raise_for_status()
-                done += 1
-                i += clients
-
-        await asyncio.gather(*(worker(i) for i in range(clients)))
-    return done / seconds
+            for q in set(asked):  # warm the query-embedding cache: we measure the hit path
+                (await client.get("/search", params={"q": q})).raise_for_status()
+            samples = []
+            for q in asked:
+                started = time.perf_counter()
+                (await client.get("/search", params={"q": q})).raise_for_status()
+                samples.append(time.perf_counter() - started)
+            return samples
 
 
 def serve(root: Path, port: int) -> None:
@@ -127,14 +140,16 @@ def serve(root: Path, port: int) -> None:
     uvicorn.run(app_for(root), host="127.0.0.1", port=port, log_level="warning")  # type: ignore[arg-type]
 
 
-def start_server(root: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(root: Path, source: Path = REPO) -> tuple[subprocess.Popen[bytes], str]:
+    """The API of the code under `source` (this checkout, or an older revision) on `root`."""
     import socket
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     command = [sys.executable, "-m", "bench.api_overhead", "--serve", str(root), str(port)]
-    process = subprocess.Popen(command, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+    env = {**os.environ, "PYTHONPATH": str(source)}
+    process = subprocess.Popen(command, cwd=source, env=env)
     url = f"http://127.0.0.1:{port}"
     for _ in range(200):
         try:
@@ -146,16 +161,31 @@ def start_server(root: Path) -> tuple[subprocess.Popen[bytes], str]:
     raise RuntimeError("the API did not start")
 
 
+def checkout(revision: str, into: Path) -> Path:
+    """The tracked files of `revision` (the code before this change), to serve side by side."""
+    archive = subprocess.run(
+        ["git", "archive", revision], cwd=REPO, capture_output=True, check=True
+    ).stdout
+    into.mkdir()
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
+
+
+def load_avg() -> str:
+    return f"load {os.getloadavg()[0]:.1f}"
+
+
 def report(name: str, samples: list[float], baseline: float) -> None:
     p50, p99 = percentiles(samples)
     added = (p50 - baseline) * 1e3
     print(
-        f"{name:9s} p50 {p50 * 1e3:7.2f} ms  p99 {p99 * 1e3:7.2f} ms  added {added:+6.2f} ms"
-        f"  ratio {p50 / baseline:5.2f}x baseline"
+        f"{name:22s} p50 {p50 * 1e3:7.2f} ms  p99 {p99 * 1e3:7.2f} ms  added {added:+6.2f} ms"
+        f"  ratio {p50 / baseline:5.2f}x baseline  ({load_avg()})"
     )
 
 
 async def main(args: argparse.Namespace) -> None:
+    print(machine())
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "index"
         started = time.perf_counter()
@@ -164,24 +194,48 @@ async def main(args: argparse.Namespace) -> None:
             f"index: {args.episodes} Changelog episodes, {segments} segments, "
             f"{DIM}-d hashed vectors, built in {time.perf_counter() - started:.1f} s"
         )
+        others = [
+            (name, Path(name) if Path(name).is_dir() else checkout(name, Path(tmp) / f"v{i}"))
+            for i, name in enumerate(args.before)
+        ]
         asked = questions(args.queries)
-        store = await time_store(root, asked)
-        base, base99 = percentiles(store)
-        print(f"baseline  p50 {base * 1e3:7.2f} ms  p99 {base99 * 1e3:7.2f} ms  (raw store query)")
-        report("in-proc", await time_in_process(root, asked), base)
-        process, url = start_server(root)
-        try:
-            async with httpx.AsyncClient(base_url=url) as client:
-                report("http", await time_client(client, asked), base)
-            rps = await load(url, asked, args.clients, args.seconds)
-        finally:
-            process.terminate()
-            process.wait()
-        store_qps = len(store) / sum(store)
+        old_store, new_store, cold_store, store_qps = await time_store(root, asked, args.repeat)
+        base, base99 = percentiles(old_store)
         print(
-            f"load      {rps:7.1f} req/s with {args.clients} clients over HTTP; "
-            f"raw store {store_qps:7.1f} q/s in one thread; ratio {rps / store_qps:.2f}"
+            f"{'baseline':22s} p50 {base * 1e3:7.2f} ms  p99 {base99 * 1e3:7.2f} ms"
+            f"  (today's raw store query: 100 full payloads; best of {args.repeat} per query)"
+            f"  ({load_avg()})"
         )
+        report("store part of a page", new_store, base)
+        report("  (first asks)", cold_store, base)
+        report("in-proc API (new)", await time_in_process(root, asked), base)
+        labelled = [*others, ("new", REPO)]
+        servers = [start_server(root, source) for _, source in labelled]
+        try:
+            latencies = await time_servers([url for _, url in servers], asked, args.repeat)
+            for (name, _), taken in zip(labelled, latencies, strict=True):
+                report(f"http API ({Path(name).name})", taken, base)
+            stages = await stage_timings(servers[-1][1], asked)
+            print("new stages, mean ms: " + ", ".join(f"{k} {v:.2f}" for k, v in stages.items()))
+            rates: dict[str, list[float]] = {name: [] for name, _ in labelled}
+            errors = 0
+            for _ in range(args.rounds):  # rounds in turn: the machine's load drifts
+                for (name, _), (_, url) in zip(labelled, servers, strict=True):
+                    rps, failed = await load(url, asked, args.clients, args.seconds / args.rounds)
+                    rates[name].append(rps)
+                    errors += failed
+            for name, measured in rates.items():
+                rps = statistics.median(measured)
+                print(
+                    f"load ({Path(name).name}): {rps:7.1f} req/s with {args.clients} clients "
+                    f"(median of {args.rounds} rounds); baseline store {store_qps:7.1f} q/s in "
+                    f"one thread; ratio {rps / store_qps:.2f}  ({load_avg()})"
+                )
+            print(f"load errors, all servers: {errors}")
+        finally:
+            for process, _ in servers:
+                process.terminate()
+                process.wait()
 
 
 if __name__ == "__main__":
@@ -191,7 +245,16 @@ if __name__ == "__main__":
     parser.add_argument("--episodes", type=int, default=60)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--seconds", type=float, default=15.0, help="of load, per server")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=3, help="latency: best of this many")
+    parser.add_argument(
+        "--before",
+        nargs="+",
+        default=[BEFORE],
+        help="git revisions (or source folders) whose API is served beside this checkout's "
+        "(default: the last revision before slim reads)",
+    )
     parser.add_argument("--serve", nargs=2, metavar=("INDEX", "PORT"), help=argparse.SUPPRESS)
     parsed = parser.parse_args()
     if parsed.serve:

@@ -6,45 +6,47 @@
     python -m bench.store_scale --vectors none --real-index data/eval/changelog-all-w120-o30/index
 
 Built through `EdgeWriter` with `_shard_config` (m=16, ef_construct=100) and queried through
-`EdgeReader` exactly as the API asks (limit 10, so 100 hits are fetched with payloads). The
-baseline is exact search (`SearchParams(exact=True)`) on the same shard: its top 10 define
-recall@10, and its latency is what HNSW saves. Vector kinds: see `bench.synthetic`; `real`
-takes the MiniLM vectors of an index `make eval` built (queries: held-out segment vectors).
+`EdgeReader` exactly as the API asks (limit 10: 100 hits ranked, the page's 10 fetched), beside
+the read the API made before (100 hits with full payloads) and int8 variants (`scale_reads`).
+Exact search (`SearchParams(exact=True)`) on the same shard defines recall@10. Vector kinds:
+see `bench.synthetic`; `real` takes the MiniLM vectors of an index `make eval` built (queries:
+held-out segment vectors).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import get_args
 
 import numpy as np
 import qdrant_edge as qe
 
-from bench.report import machine, percentile, ratio, table
+from bench.report import machine, percentile, table
+from bench.scale_reads import Latency, in_child
 from bench.shards import live_shard
-from bench.synthetic import FINGERPRINT, Talk, VectorKind, Vectors, VectorSource, episodes
+from bench.synthetic import (
+    FINGERPRINT,
+    Talk,
+    VectorKind,
+    Vectors,
+    VectorSource,
+    episodes,
+)
 from podsearch.contract import EmbeddingRecipe
 from podsearch.index_meta import ChunkerConfig, IndexMeta
-from podsearch.models import StoreQuery
-from podsearch.stores.edge import EdgeReader, EdgeWriter, _shard_config
+from podsearch.stores.edge import EdgeWriter, _shard_config
+from podsearch.stores.generations import GenerationDir
 from podsearch.stores.schema import DENSE
 from search_api.service import depth_for
 
 EPISODE = 1000  # segments per write: fewer flushes than real 140-segment episodes at 1M
 INT8 = qe.ScalarQuantizationConfig(type=qe.ScalarType.Int8, quantile=0.99, always_ram=True)
-
-
-@dataclass(frozen=True)
-class Latency:
-    p50_ms: float
-    p99_ms: float
-    recall: float
 
 
 async def build(root: Path, size: int, vectors: VectorSource) -> tuple[float, float]:
@@ -122,22 +124,11 @@ def exact(root: Path, queries: list[list[float]]) -> tuple[list[set[str]], float
     return truth, percentile(samples, 50)
 
 
-async def podsearch_queries(
-    root: Path, queries: list[list[float]], truth: list[set[str]]
-) -> Latency:
-    reader = EdgeReader(root)
-    samples, found = [], 0
-    try:
-        depth = depth_for(11, 1)  # what the API fetches for limit=10
-        await reader.search(StoreQuery(limit=depth, dense=queries[0]))  # open the shard
-        for vector, expected in zip(queries, truth, strict=True):
-            started = time.perf_counter()
-            hits = await reader.search(StoreQuery(limit=depth, dense=vector))
-            samples.append((time.perf_counter() - started) * 1000)
-            found += len({h.id for h in hits[:10]} & expected)
-    finally:
-        await reader.close()
-    return Latency(percentile(samples, 50), percentile(samples, 99), found / (10 * len(queries)))
+def disk_mb(root: Path) -> float:
+    """Size of the live generation (the writer's staging copy is not counted)."""
+    folder = GenerationDir(root).current()
+    assert folder is not None
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 2**20
 
 
 def quantize(root: Path, dim: int) -> float:
@@ -161,21 +152,33 @@ def quantize(root: Path, dim: int) -> float:
 
 async def run(vectors: VectorSource, size: int, queries: int, int8: bool) -> list[list[object]]:
     kind, dim = vectors.kind, vectors.dim
-    with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="bench-scale-", dir=_scratch()) as tmp:
         root = Path(tmp)
         _progress(f"{kind}: writing {size:,} segments and building HNSW")
         upsert_s, publish_s = await build(root, size, vectors)
         _progress(f"{kind}: built (upsert {upsert_s:.0f} s, publish {publish_s:.0f} s); querying")
         asked = vectors.sample(queries).tolist()
         truth, exact_ms = exact(root, asked)
-        hnsw = await podsearch_queries(root, asked, truth)
-        rows = [_row(kind, size, "float32 HNSW", upsert_s, publish_s, hnsw, exact_ms)]
+        found, rss, peak = in_child(root, asked, truth, quantized=False)
+        built = [size / upsert_s, publish_s, disk_mb(root), rss, peak]
+        rows = [
+            _row(kind, size, "float32 HNSW", name, built, q, exact_ms) for name, q in found.items()
+        ]
         if int8:
             _progress(f"{kind}: quantizing (int8)")
             quantize_s = quantize(root, dim)
-            quantized = await podsearch_queries(root, asked, truth)
-            rows.append(_row(kind, size, "+ int8 scalar", 0, quantize_s, quantized, exact_ms))
+            found, rss, peak = in_child(root, asked, truth, quantized=True)
+            built = ["", quantize_s, disk_mb(root), rss, peak]
+            rows += [
+                _row(kind, size, "+ int8 scalar", n, built, q, exact_ms) for n, q in found.items()
+            ]
+        _progress(f"{kind}: {size:,} done")
     return rows
+
+
+def _scratch() -> str | None:
+    """Where the shards go: $BENCH_SCRATCH (a big disk) or the system's temp folder."""
+    return os.environ.get("BENCH_SCRATCH")
 
 
 def _progress(message: str) -> None:
@@ -183,11 +186,9 @@ def _progress(message: str) -> None:
 
 
 def _row(
-    kind: str, size: int, index: str, upsert_s: float, build_s: float, q: Latency, exact_ms: float
+    kind: str, size: int, index: str, path: str, build: list[object], q: Latency, exact_ms: float
 ) -> list[object]:
-    rate = size / upsert_s if upsert_s else ""
-    speedup = ratio(exact_ms, q.p50_ms)
-    return [kind, size, index, rate, build_s, q.p50_ms, q.p99_ms, q.recall, exact_ms, speedup]
+    return [kind, size, index, path, *build, q.p50_ms, q.p99_ms, q.recall, exact_ms]
 
 
 def main() -> None:
@@ -215,9 +216,10 @@ def main() -> None:
         rows += asyncio.run(run(source, fits, queries, args.int8))
     print(f"store at scale: Qdrant Edge, shipped HNSW (m=16, ef_construct=100), {queries} queries")
     print(machine())
-    headers = ["vectors", "segments", "index", "upsert points/s", "publish/quantize s"]
-    headers += ["p50 ms", "p99 ms", "recall@10", "exact p50 ms", "vs exact (p50)"]
-    print(table(headers, rows))
+    headers = ["vectors", "segments", "index", "read path", "upsert points/s"]
+    headers += ["publish/quantize s", "disk MB", "RSS MB", "peak RSS MB"]
+    headers += ["p50 ms", "p99 ms", "recall@10", "exact p50 ms"]
+    print(table(headers, rows), flush=True)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,12 @@ from typing import Any
 POINT_NAMESPACE = uuid.UUID("5b0d7c5e-8f2a-4c1e-9a57-6f3c2f4b9d10")
 
 
+def point_id(episode_id: str, index: int) -> str:
+    """Deterministic, so re-indexing an episode overwrites instead of duplicating, and a
+    segment's neighbours can be fetched by id without a query."""
+    return str(uuid.uuid5(POINT_NAMESPACE, f"{episode_id}:{index}"))
+
+
 @dataclass(frozen=True)
 class Chapter:
     """A titled part of an episode, from its Podcasting 2.0 chapters file."""
@@ -73,8 +79,7 @@ class Segment:
 
     @property
     def point_id(self) -> str:
-        """Deterministic, so re-indexing an episode overwrites instead of duplicating."""
-        return str(uuid.uuid5(POINT_NAMESPACE, f"{self.episode.episode_id}:{self.index}"))
+        return point_id(self.episode.episode_id, self.index)
 
     @property
     def content_hash(self) -> str:
@@ -209,8 +214,17 @@ class PodcastStats:
 
 @dataclass(frozen=True)
 class SegmentHit:
-    """A stored segment returned by a query, with its score in that query's mode."""
+    """A segment a ranked query returned: its score and where it sits, not what it says.
+
+    Only the payload keys merging hits into moments needs are read (`plan.RANK_KEYS`): reading
+    100 full payloads per page cost more than the search itself. The page's payloads are
+    fetched by id afterwards (`SegmentReader.fetch`).
+    """
 
     id: str
     score: float
-    payload: SegmentPayload
+    episode_id: str
+    segment_index: int
+    start: float
+    end: float
+    speakers: tuple[str, ...] = ()

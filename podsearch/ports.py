@@ -13,7 +13,7 @@ from typing import Protocol
 from podsearch.contract import EmbeddingRecipe, InputType
 from podsearch.episodes import EpisodeRecord
 from podsearch.index_meta import IndexMeta
-from podsearch.models import PodcastStats, SegmentHit, SegmentPoint, StoreQuery
+from podsearch.models import PodcastStats, SegmentHit, SegmentPayload, SegmentPoint, StoreQuery
 from podsearch.sponsors import StoredSegment
 
 
@@ -36,7 +36,14 @@ class SegmentReader(Protocol):
         """The published index's metadata; IndexNotReady when nothing is published."""
         ...
 
-    async def search(self, query: StoreQuery) -> list[SegmentHit]: ...
+    async def search(self, query: StoreQuery) -> list[SegmentHit]:
+        """Ranked hits, best first (ties by id), carrying only what merging them needs."""
+        ...
+
+    async def fetch(self, ids: Sequence[str]) -> dict[str, SegmentPayload]:
+        """Full payloads by point id (the page's segments and their neighbours); ids not
+        stored are absent."""
+        ...
 
     async def generation(self) -> str:
         """Names the published index version; changes whenever the index does."""
@@ -46,17 +53,13 @@ class SegmentReader(Protocol):
         """Episode and segment counts per podcast."""
         ...
 
-    async def segments(self, episode_id: str, indexes: Sequence[int]) -> list[SegmentHit]:
-        """Fetch given segments of one episode (neighbouring context of a moment)."""
-        ...
-
     async def episode_record(self, episode_id: str) -> EpisodeRecord | None:
         """The episode's utterances, speakers and chapters (None for an unknown episode)."""
         ...
 
     async def excerpt(
         self, episode_id: str, start: float, end: float, limit: int
-    ) -> list[SegmentHit]:
+    ) -> list[SegmentPayload]:
         """At most `limit` segments of one episode that overlap [start, end] seconds, in
         transcript order (an excerpt of the transcript)."""
         ...

@@ -1,4 +1,8 @@
-"""Dependencies as `Annotated` aliases: routes ask for what they need by type."""
+"""Dependencies as `Annotated` aliases: routes ask for what they need by type.
+
+All `async def`: FastAPI runs a plain `def` dependency in its threadpool, a thread handoff per
+request for what is an attribute read.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +15,12 @@ from search_api.service import SearchService
 from search_api.settings import ApiSettings
 
 
-def _service(request: Request) -> SearchService:
+async def _service(request: Request) -> SearchService:
     service: SearchService = request.app.state.service
     return service
 
 
-def _settings(request: Request) -> ApiSettings:
+async def _settings(request: Request) -> ApiSettings:
     settings: ApiSettings = request.app.state.settings
     return settings
 

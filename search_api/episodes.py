@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 
 from podsearch.contract import ApiError, ErrorBody, ErrorCode
 from podsearch.episodes import EpisodeRecord
+from podsearch.models import point_id
 from podsearch.ports import SegmentReader
 from search_api.deps import Service
 from search_api.routes import rate_limit
@@ -66,7 +67,7 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 async def _record(reader: SegmentReader, episode_id: str) -> EpisodeRecord:
     record = await reader.episode_record(episode_id)
     if record is None:
-        if await reader.segments(episode_id, [0]):
+        if await reader.fetch([point_id(episode_id, 0)]):
             message = "this episode was indexed before transcripts were kept: re-index it"
             raise ApiError(404, ErrorCode.transcript_not_indexed, message)
         raise ApiError(404, ErrorCode.episode_not_found, f"no episode {episode_id!r} in the index")
@@ -104,10 +105,10 @@ async def episode(
     """Metadata, speakers, duration and chapters. A browser asking for HTML gets the page."""
     if _wants_html(request):
         return FileResponse(STATIC / "episode.html")
-    first = await service.reader.segments(episode_id, [0])
+    first = await service.reader.fetch([point_id(episode_id, 0)])
     if not first:
         raise ApiError(404, ErrorCode.episode_not_found, f"no episode {episode_id!r} in the index")
-    p = first[0].payload
+    p = next(iter(first.values()))
     record = await service.reader.episode_record(episode_id)
     return EpisodeInfo(
         episode_id=episode_id,

@@ -81,7 +81,7 @@ async def explain_moments(
     k = fused.rrf_k if hybrid else None
     explained = []
     for moment in moments:
-        best = moment.best.id
+        best = max(moment.hits, key=lambda h: h.score).id  # the seed: hits join best first
         by_dense = _branch(dense, best, k)
         cosine: float | None = None
         if by_dense is not None:

@@ -10,11 +10,12 @@ the candidates do.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from pydantic import BaseModel
 
 from podsearch.contract import ApiError, ErrorCode
+from podsearch.models import SegmentPayload
 from search_api.moments import MomentDraft
 
 FACETS = ("podcast", "speaker", "year")
@@ -38,22 +39,26 @@ def parse_facets(raw: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def _values(moment: MomentDraft, facet: str) -> list[str]:
+def _values(moment: MomentDraft, payloads: Mapping[str, SegmentPayload], facet: str) -> list[str]:
+    said = [payloads[h.id] for h in moment.hits if h.id in payloads]
+    if not said:
+        return []
     if facet == "podcast":
-        return [moment.payload.podcast]
+        return [said[0].podcast]
     if facet == "speaker":
-        return moment.speakers
-    published = moment.payload.published
+        return list(dict.fromkeys(s for p in said for s in p.speakers))
+    published = said[0].published
     return [published[:4]] if published else []
 
 
 def count_facets(
-    moments: Sequence[MomentDraft], facets: Sequence[str]
+    moments: Sequence[MomentDraft], payloads: Mapping[str, SegmentPayload], facets: Sequence[str]
 ) -> dict[str, list[FacetValue]]:
-    """Per facet, its values by count (most first, then by value)."""
+    """Per facet, its values by count (most first, then by value); `payloads` are the moments'
+    segments' (ranked hits carry no metadata)."""
     counted: dict[str, list[FacetValue]] = {}
     for facet in facets:
-        counts = Counter(value for m in moments for value in _values(m, facet))
+        counts = Counter(value for m in moments for value in _values(m, payloads, facet))
         ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
         counted[facet] = [FacetValue(value=value, count=n) for value, n in ordered]
     return counted

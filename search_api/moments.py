@@ -2,65 +2,41 @@
 
 Plain functions over plain data. Segments of one episode overlap by design (windows with
 overlap), so adjacent hits are merged into one moment with the union of their time, the best
-score, and their words joined once.
+score, and their words joined once. Merging needs only where each hit sits (episode, order,
+time), so it runs on the ranked hits before any segment's text is fetched.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
-from podsearch.models import SegmentHit, SegmentPayload
+from podsearch.models import SegmentHit
 
 MAX_SEGMENTS_PER_MOMENT = 4  # ~5 minutes of talk at most: a moment, not a chapter
 ADJACENT_GAP_S = 2.0
 
 
-@dataclass
 class MomentDraft:
-    """A run of neighbouring hits of one episode, ranked by its best hit."""
+    """A run of neighbouring hits of one episode, ranked by its best (first) hit.
 
-    hits: list[SegmentHit] = field(default_factory=list)
+    Time bounds are kept up to date as hits join: merging asks them of every moment of the
+    episode for every candidate.
+    """
 
-    @property
-    def best(self) -> SegmentHit:
-        return max(self.hits, key=lambda h: (h.score, h.id))
+    def __init__(self, seed: SegmentHit) -> None:
+        self.hits = [seed]
+        self.score = seed.score  # hits join best first, so the seed is the best
+        self.episode_id = seed.episode_id
+        self.start, self.end = seed.start, seed.end
 
-    @property
-    def score(self) -> float:
-        return self.best.score
-
-    @property
-    def episode_id(self) -> str:
-        return self.hits[0].payload.episode_id
-
-    @property
-    def start(self) -> float:
-        return self.hits[0].payload.start
-
-    @property
-    def end(self) -> float:
-        return max(h.payload.end for h in self.hits)
+    def add(self, hit: SegmentHit) -> None:
+        self.hits.append(hit)
+        self.hits.sort(key=lambda h: h.segment_index)
+        self.start, self.end = self.hits[0].start, max(self.end, hit.end)
 
     @property
     def indexes(self) -> list[int]:
-        return [h.payload.segment_index for h in self.hits]
-
-    @property
-    def text(self) -> str:
-        return join_texts([h.payload.text for h in self.hits])
-
-    @property
-    def speakers(self) -> list[str]:
-        seen: dict[str, None] = {}
-        for hit in self.hits:
-            seen.update(dict.fromkeys(hit.payload.speakers))
-        return list(seen)
-
-    @property
-    def payload(self) -> SegmentPayload:
-        """Episode metadata (the same on every segment of the episode)."""
-        return self.hits[0].payload
+        return [h.segment_index for h in self.hits]
 
 
 def join_texts(texts: Sequence[str]) -> str:
@@ -86,8 +62,7 @@ def shared_run(head: list[str], tail: list[str]) -> int:
 
 def _touches(moment: MomentDraft, hit: SegmentHit) -> bool:
     """Overlapping in time, or separated by a pause of at most ADJACENT_GAP_S."""
-    seg = hit.payload
-    return seg.start <= moment.end + ADJACENT_GAP_S and seg.end + ADJACENT_GAP_S >= moment.start
+    return hit.start <= moment.end + ADJACENT_GAP_S and hit.end + ADJACENT_GAP_S >= moment.start
 
 
 def merge_moments(hits: Sequence[SegmentHit]) -> list[MomentDraft]:
@@ -99,15 +74,14 @@ def merge_moments(hits: Sequence[SegmentHit]) -> list[MomentDraft]:
     moments: list[MomentDraft] = []
     by_episode: dict[str, list[MomentDraft]] = {}
     for hit in sorted(hits, key=lambda h: (-h.score, h.id)):
-        episode = by_episode.setdefault(hit.payload.episode_id, [])
+        episode = by_episode.setdefault(hit.episode_id, [])
         touched = [m for m in episode if _touches(m, hit)]
         if not touched:
-            moment = MomentDraft([hit])
+            moment = MomentDraft(hit)
             episode.append(moment)
             moments.append(moment)
         elif len(touched) == 1 and len(touched[0].hits) < MAX_SEGMENTS_PER_MOMENT:
-            touched[0].hits.append(hit)
-            touched[0].hits.sort(key=lambda h: h.payload.segment_index)
+            touched[0].add(hit)
     return moments
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 
 from podsearch.models import SegmentHit
 
@@ -43,7 +44,7 @@ def named_speakers(query: str, hits: Sequence[SegmentHit]) -> set[str]:
         letters.discard("A")
     matches: dict[str, int] = {}
     for hit in hits:
-        for speaker in hit.payload.speakers:
+        for speaker in hit.speakers:
             if speaker not in matches:
                 matches[speaker] = _matching_parts(speaker, words, letters)
     best = max(matches.values(), default=0)
@@ -65,8 +66,8 @@ def rerank(query: str, hits: Sequence[SegmentHit]) -> list[SegmentHit]:
     if not speakers:
         return list(hits)
     lifted = [
-        SegmentHit(hit.id, hit.score * (1 + SPEAKER_BOOST), hit.payload)
-        if hit.score > 0 and speakers.intersection(hit.payload.speakers)
+        replace(hit, score=hit.score * (1 + SPEAKER_BOOST))
+        if hit.score > 0 and speakers.intersection(hit.speakers)
         else hit
         for hit in hits
     ]

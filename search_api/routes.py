@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from podsearch.contract import ApiError, ErrorBody, ErrorCode
@@ -34,8 +34,9 @@ from search_api.service import SearchParams, SearchService
 from search_api.transcript import read_transcript
 
 
-def rate_limit(request: Request, settings: Settings) -> None:
-    """429 with Retry-After once a client spends its burst faster than the refill rate."""
+async def rate_limit(request: Request, settings: Settings) -> None:
+    """429 with Retry-After once a client spends its burst faster than the refill rate (async:
+    a plain `def` dependency would cost a threadpool handoff per request)."""
     limiter = request.app.state.rate_limiter
     if limiter is None:
         return
@@ -118,7 +119,9 @@ async def search(
     explain: Annotated[
         bool, Query(description="Add each moment's dense/keyword ranks and a relevance label.")
     ] = False,
-) -> SearchResponse:
+) -> Response:
+    """The body is built as plain data and encoded once (see `shaping`); `response_model`
+    documents it."""
     options = settings.api
     checked_limit(limit, options)
     query, mode, filters = wanted.query, wanted.mode, wanted.filters
@@ -146,7 +149,7 @@ async def search(
         facets=parse_facets(facets or ()),
         explain=explain,
     )
-    return await service.search(params)
+    return JSONResponse(await service.search(params))
 
 
 @limited.get(
@@ -177,7 +180,8 @@ async def answer(
         limit=limit or settings.llm.moments,
         filters=wanted.filters,
     )
-    found = await service.search(params)  # store errors answer as JSON errors, before streaming
+    # store errors answer as JSON errors, before streaming; the answer path validates the body
+    found = SearchResponse.model_validate(await service.search(params))
     return StreamingResponse(
         answer_events(found, chat, service.metrics),
         media_type="text/event-stream",

@@ -55,8 +55,13 @@ class EpisodeGroup(BaseModel):
 
 
 class Timings(BaseModel):
+    """Milliseconds per stage: embed the query (or hit its cache), rank the candidates, fetch
+    the page's segments, shape the moments; total is all of it, inside the service."""
+
     embed_ms: float = 0.0
     search_ms: float = 0.0
+    fetch_ms: float = 0.0
+    shape_ms: float = 0.0
     total_ms: float = 0.0
 
 

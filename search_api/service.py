@@ -1,4 +1,7 @@
-"""Search, from a validated request to ranked moments: embed once (cached), query once, shape.
+"""Search, from a validated request to ranked moments: embed once (cached), rank, fetch, shape.
+
+The ranking query reads only where each hit sits; moments are merged and the page is cut from
+those, and only the page's segments are fetched in full (one call by id).
 
 When the embedder times out, fails or its circuit is open, `hybrid` and `semantic` searches
 answer with keyword results marked `degraded` instead of an error.
@@ -7,34 +10,27 @@ answer with keyword results marked `degraded` instead of an error.
 from __future__ import annotations
 
 import logging
-import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from podsearch.errors import EmbedderError
 from podsearch.index_meta import IndexMeta
-from podsearch.models import SearchFilters, SegmentHit, SegmentPayload, StoreQuery
+from podsearch.models import SearchFilters, SegmentPayload, StoreQuery
 from podsearch.ports import Embedder, SegmentReader
 from podsearch.stores.schema import Bm25Encoder
 from search_api.embedder_link import why_degraded, within_deadline
 from search_api.embedding_cache import QueryEmbeddingCache
-from search_api.explain import explain_moments
+from search_api.explain import Explanation, explain_moments
 from search_api.facets import count_facets
-from search_api.highlight import highlights, query_terms, snippet, term_pattern
-from search_api.moments import MomentDraft, group_by_episode, join_texts, merge_moments
+from search_api.highlight import query_terms, term_pattern
+from search_api.moments import MomentDraft, group_by_episode, merge_moments
 from search_api.observability import Metrics
 from search_api.pagination import CursorScope
 from search_api.ranking import rerank
-from search_api.schemas import (
-    EpisodeGroup,
-    GroupBy,
-    Moment,
-    SearchMode,
-    SearchResponse,
-    Timings,
-)
+from search_api.schemas import GroupBy, SearchMode
 from search_api.settings import ApiOptions
+from search_api.shaping import Body, group_body, moment_body, page_ids
 
 log = logging.getLogger("podsearch.api")
 
@@ -59,19 +55,22 @@ class SearchParams:
     explain: bool = False
 
 
-def play_url(payload: SegmentPayload, start: float, end: float | None = None) -> str | None:
-    """A media-fragment link (`#t=`) that starts playback at the moment (and ends it)."""
-    base = payload.audio_url or payload.url
-    if not base:
-        return None
-    return f"{base}#t={start:.0f}" + (f",{end:.0f}" if end is not None else "")
-
-
 def depth_for(needed: int, per_item: int) -> int:
     """Segments to fetch so `needed` moments can be built: whole windows, so neighbouring pages
     are cut from the same candidates."""
     wanted = max(PAGE_WINDOW, 3 * per_item * needed)
     return min(MAX_DEPTH, -(-wanted // PAGE_WINDOW) * PAGE_WINDOW)
+
+
+@dataclass
+class Timings:
+    """Milliseconds per stage of one search (`schemas.Timings`)."""
+
+    embed_ms: float = 0.0
+    search_ms: float = 0.0
+    fetch_ms: float = 0.0
+    shape_ms: float = 0.0
+    total_ms: float = 0.0
 
 
 @dataclass
@@ -85,8 +84,9 @@ class Page:
     moments: list[MomentDraft]
     groups: list[list[MomentDraft]] | None
     has_more: bool
+    payloads: dict[str, SegmentPayload]  # of the page's segments (and neighbours, for context)
     candidates: list[MomentDraft]  # every moment built from the fetched segments
-    store_query: StoreQuery | None  # the query that ranked them (None: nothing to ask)
+    store_query: StoreQuery  # the query that ranked them
 
 
 class SearchService:
@@ -175,109 +175,72 @@ class SearchService:
             groups, moments = page, [m for group in page for m in group]
         else:
             moments = page
+        started = time.perf_counter()
+        payloads = await self.reader.fetch(page_ids(moments, params.context)) if moments else {}
+        timings.fetch_ms = _ms_since(started)
+        self.metrics.stage.labels("fetch").observe(timings.fetch_ms / 1000)
         return Page(
-            mode, reason, cache, timings, moments, groups, has_more, candidates, store_query
+            mode,
+            reason,
+            cache,
+            timings,
+            moments,
+            groups,
+            has_more,
+            payloads,
+            candidates,
+            store_query,
         )
 
-    async def search(self, params: SearchParams) -> SearchResponse:
+    async def search(self, params: SearchParams) -> Body:
+        """The response body as plain data (the shape of `schemas.SearchResponse`)."""
         started = time.perf_counter()
         page = await self.run(params)
+        timings = page.timings
+        shaping = time.perf_counter()
         pattern = term_pattern(query_terms(params.query))
-        shaped = {id(m): await self._moment(m, pattern, params.context) for m in page.moments}
-        if params.explain and page.store_query is not None:
+        shaped = {
+            id(m): moment_body(m, page.payloads, pattern, params.context) for m in page.moments
+        }
+        explained: list[Explanation | None] = [None] * len(page.moments)
+        if params.explain:
             sparse = page.store_query.sparse or self._bm25.query(params.query)
-            explained = await explain_moments(
+            explained[:] = await explain_moments(
                 self.reader, page.store_query, sparse, page.moments, self.options.strong_cosine
             )
-            for m, explanation in zip(page.moments, explained, strict=True):
-                shaped[id(m)].explain = explanation
+        for m, explanation in zip(page.moments, explained, strict=True):
+            shaped[id(m)]["explain"] = explanation.model_dump() if explanation else None
+        facets = None
+        if params.facets:
+            hit_ids = [h.id for m in page.candidates for h in m.hits]
+            counted = count_facets(page.candidates, await self.reader.fetch(hit_ids), params.facets)
+            facets = {name: [v.model_dump() for v in values] for name, values in counted.items()}
         groups = None
         if page.groups is not None:
-            groups = [_group([shaped[id(m)] for m in group]) for group in page.groups]
-        page.timings.total_ms = _ms_since(started)
-        return SearchResponse(
-            query=params.query,
-            mode=page.mode,
-            requested_mode=params.mode,
-            degraded=page.degraded_reason is not None,
-            degraded_reason=page.degraded_reason,
-            took_ms=page.timings.total_ms,
-            timings=page.timings,
-            cache=page.cache,  # type: ignore[arg-type]
-            limit=params.limit,
-            offset=params.offset,
-            next_cursor=(
+            groups = [group_body([shaped[id(m)] for m in group]) for group in page.groups]
+        timings.shape_ms = _ms_since(shaping)
+        self.metrics.stage.labels("shape").observe(timings.shape_ms / 1000)
+        timings.total_ms = _ms_since(started)
+        return {
+            "query": params.query,
+            "mode": page.mode.value,
+            "requested_mode": params.mode.value,
+            "degraded": page.degraded_reason is not None,
+            "degraded_reason": page.degraded_reason,
+            "took_ms": timings.total_ms,
+            "timings": asdict(timings),
+            "cache": page.cache,
+            "limit": params.limit,
+            "offset": params.offset,
+            "next_cursor": (
                 params.cursor.encode(params.offset + params.limit)
                 if page.has_more and params.cursor is not None
                 else None
             ),
-            results=[shaped[id(m)] for m in page.moments],
-            groups=groups,
-            facets=count_facets(page.candidates, params.facets) if params.facets else None,
-        )
-
-    async def _moment(
-        self, draft: MomentDraft, pattern: re.Pattern[str] | None, context: bool
-    ) -> Moment:
-        text = draft.text
-        spans = highlights(text, pattern)
-        p = draft.payload
-        before = after = None
-        if context:
-            before, after = await self._context(draft)
-        return Moment(
-            score=draft.score,
-            episode_id=draft.episode_id,
-            podcast=p.podcast,
-            episode_title=p.episode_title,
-            published=p.published,
-            start=draft.start,
-            end=draft.end,
-            speakers=draft.speakers,
-            text=text,
-            snippet=snippet(text, spans),
-            highlights=spans,
-            url=play_url(p, draft.start),
-            clip_url=play_url(p, draft.start, draft.end),
-            segment_ids=[h.id for h in draft.hits],
-            context_before=before,
-            context_after=after,
-        )
-
-    async def _context(self, draft: MomentDraft) -> tuple[str | None, str | None]:
-        """The words said just before and just after the moment (neighbouring segments)."""
-        first, last = min(draft.indexes), max(draft.indexes)
-        found = {
-            h.payload.segment_index: h
-            for h in await self.reader.segments(draft.episode_id, [first - 1, last + 1])
+            "results": [shaped[id(m)] for m in page.moments],
+            "groups": groups,
+            "facets": facets,
         }
-        return _outside(found.get(first - 1), draft, before=True), _outside(
-            found.get(last + 1), draft, before=False
-        )
-
-
-def _outside(neighbour: SegmentHit | None, draft: MomentDraft, before: bool) -> str | None:
-    """The neighbour's words that the moment does not already contain."""
-    if neighbour is None:
-        return None
-    words, inside = neighbour.payload.text.split(), draft.text.split()
-    joined = join_texts(
-        [" ".join(words), " ".join(inside)] if before else [" ".join(inside), " ".join(words)]
-    ).split()
-    extra = joined[: len(joined) - len(inside)] if before else joined[len(inside) :]
-    return " ".join(w for w in extra if w != "…") or None
-
-
-def _group(moments: list[Moment]) -> EpisodeGroup:
-    first = moments[0]
-    return EpisodeGroup(
-        episode_id=first.episode_id,
-        podcast=first.podcast,
-        episode_title=first.episode_title,
-        published=first.published,
-        score=max(m.score for m in moments),
-        moments=moments,
-    )
 
 
 def _ms_since(start: float) -> float:

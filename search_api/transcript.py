@@ -11,22 +11,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from podsearch.contract import ApiError, ErrorCode
-from podsearch.models import SegmentHit
+from podsearch.models import SegmentPayload, point_id
 from podsearch.ports import SegmentReader
 from search_api.moments import shared_run
 from search_api.schemas import Passage, Transcript
-from search_api.service import play_url
+from search_api.shaping import play_url
 
 MAX_SEGMENTS = 400  # more windows than any allowed range holds (1800 s is ~40 windows of 120 words)
 
 
-def passages(segments: Sequence[SegmentHit]) -> list[Passage]:
+def passages(segments: Sequence[SegmentPayload]) -> list[Passage]:
     """Consecutive windows in transcript order, each reduced to the words it adds."""
     out: list[Passage] = []
     previous: list[str] = []
     last_index: int | None = None
-    for hit in segments:
-        p = hit.payload
+    for p in segments:
         words = p.text.split()
         shared = shared_run(previous, words) if last_index == p.segment_index - 1 else 0
         start, end = p.start, p.end
@@ -50,10 +49,14 @@ async def read_transcript(
 ) -> Transcript:
     """The passages of `episode_id` that overlap [start, end]; 404 for an unknown episode."""
     found = await reader.excerpt(episode_id, start, end, MAX_SEGMENTS)
-    first = found[0] if found else next(iter(await reader.segments(episode_id, [0])), None)
+    first = (
+        found[0]
+        if found
+        else (await reader.fetch([point_id(episode_id, 0)])).get(point_id(episode_id, 0))
+    )
     if first is None:
         raise ApiError(404, ErrorCode.episode_not_found, f"no episode {episode_id!r} in the index")
-    p = first.payload
+    p = first
     return Transcript(
         episode_id=episode_id,
         podcast=p.podcast,

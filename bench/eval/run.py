@@ -65,9 +65,9 @@ async def ask(
     filters = SearchFilters(episode_ids=episodes, include_ads=include_ads)
     params = SearchParams(query=question.text, mode=mode, limit=K, rrf_k=rrf_k, filters=filters)
     response = await service.search(params)
-    if response.degraded:
-        raise RuntimeError(f"search degraded to keyword: {response.degraded_reason}")
-    return [Span(m.episode_id, m.start, m.end) for m in response.results]
+    if response["degraded"]:
+        raise RuntimeError(f"search degraded to keyword: {response['degraded_reason']}")
+    return [Span(m["episode_id"], m["start"], m["end"]) for m in response["results"]]
 
 
 async def run_questions(

@@ -7,6 +7,7 @@ so the indexer can run while the API serves and the API never sees a half-writte
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -20,10 +21,18 @@ import qdrant_edge as qe
 from podsearch.episodes import EpisodeRecord, record_point_id
 from podsearch.errors import IndexMismatch, IndexNotReady, StoreUnavailable
 from podsearch.index_meta import IndexMeta
-from podsearch.models import PodcastStats, SegmentHit, SegmentPoint, SparseVector, StoreQuery
+from podsearch.models import (
+    PodcastStats,
+    SegmentHit,
+    SegmentPayload,
+    SegmentPoint,
+    SparseVector,
+    StoreQuery,
+)
 from podsearch.sponsors import AD_FIELD, StoredSegment
 from podsearch.stores import plan
 from podsearch.stores.generations import GenerationDir, WriterLock
+from podsearch.stores.places import PlaceTable
 from podsearch.stores.schema import DENSE, PAYLOAD_INDEXES, SPARSE
 
 log = logging.getLogger(__name__)
@@ -206,6 +215,9 @@ class EdgeReader:
         self._shard: qe.EdgeShard | None = None
         self._meta: IndexMeta | None = None
         self._folder: Path | None = None
+        self._places = PlaceTable()
+        self._queries = 0  # ranking queries running in worker threads
+        self._retired: list[qe.EdgeShard] = []  # replaced shards, closed once no query runs
 
     def _live(self) -> tuple[qe.EdgeShard, IndexMeta]:
         """The live shard, reopened when the pointer moved (two stats per request). A deleted
@@ -238,15 +250,23 @@ class EdgeReader:
             shard.close()
             raise IndexMismatch(f"generation {folder.name} was built with another recipe")
         old, self._shard, self._meta, self._stamp = self._shard, shard, meta, stamp
-        self._folder = folder
-        if old is not None:
-            old.close()
+        self._folder, self._places = folder, PlaceTable()
+        self._retire(old)
 
     def _drop(self) -> None:
         """Forget the live shard, so the next request looks for an index again."""
-        if self._shard is not None:
-            self._shard.close()
+        self._retire(self._shard)
         self._shard, self._folder, self._stamp = None, None, None
+
+    def _retire(self, shard: qe.EdgeShard | None) -> None:
+        """Close a replaced shard, but only once no worker thread queries it (closing it under
+        a query fails that query). Runs on the event loop's thread only."""
+        if shard is not None:
+            self._retired.append(shard)
+        if not self._queries:
+            for old in self._retired:
+                old.close()
+            self._retired = []
 
     async def meta(self) -> IndexMeta:
         return self._live()[1]
@@ -256,9 +276,21 @@ class EdgeReader:
         search = plan.plan_search(query)
         if search is None:
             return []
-        return plan.ranked(
-            plan.hit(p.id, p.score, p.payload) for p in shard.query(_request(search))
-        )
+        # A worker thread (the engine releases the GIL): the query's cost grows with the index,
+        # and the event loop keeps serving other requests meanwhile.
+        self._queries += 1
+        try:
+            return await asyncio.to_thread(_rank, shard, self._places, _request(search))
+        finally:
+            self._queries -= 1
+            self._retire(None)
+
+    async def fetch(self, ids: Sequence[str]) -> dict[str, SegmentPayload]:
+        """Inline: a lookup by id costs tens of microseconds whatever the index size, less
+        than handing it to a thread (measured in bench/RESULTS.md)."""
+        shard, _ = self._live()
+        records = shard.retrieve(list(ids), with_payload=True, with_vector=False)
+        return plan.payloads((r.id, r.payload) for r in records)
 
     async def generation(self) -> str:
         self._live()
@@ -275,14 +307,6 @@ class EdgeReader:
 
         return plan.podcast_stats(facet(()), facet(plan.FIRST_SEGMENTS))
 
-    async def segments(self, episode_id: str, indexes: Sequence[int]) -> list[SegmentHit]:
-        shard, _ = self._live()
-        wanted = _filter(plan.some_segments(episode_id, indexes))
-        records, _ = shard.scroll(
-            qe.ScrollRequest(limit=len(indexes), filter=wanted, with_payload=True)
-        )
-        return [plan.hit(r.id, 0.0, r.payload) for r in records]
-
     async def episode_record(self, episode_id: str) -> EpisodeRecord | None:
         shard, _ = self._live()
         found = shard.retrieve([record_point_id(episode_id)], True, False)
@@ -290,7 +314,7 @@ class EdgeReader:
 
     async def excerpt(
         self, episode_id: str, start: float, end: float, limit: int
-    ) -> list[SegmentHit]:
+    ) -> list[SegmentPayload]:
         shard, _ = self._live()
         request = qe.ScrollRequest(
             limit=limit,
@@ -299,10 +323,24 @@ class EdgeReader:
             order_by=qe.OrderBy(key=plan.EXCERPT_ORDER),
         )
         records, _ = shard.scroll(request)
-        return [plan.hit(r.id, 0.0, r.payload) for r in records]
+        return [SegmentPayload.from_dict(r.payload or {}) for r in records]
 
     async def close(self) -> None:
         self._drop()
+        for old in self._retired:  # the app is stopping: no query is left to wait for
+            old.close()
+        self._retired = []
+
+
+def _rank(shard: qe.EdgeShard, places: PlaceTable, request: qe.QueryRequest) -> list[SegmentHit]:
+    """Ids and scores from the engine, places from the table (read once per point)."""
+    scored = [(str(p.id), p.score) for p in shard.query(request)]
+
+    def read(ids: list[str]) -> list[tuple[object, Any]]:
+        records = shard.retrieve(list(ids), with_payload=list(plan.RANK_KEYS), with_vector=False)
+        return [(r.id, r.payload) for r in records]
+
+    return plan.ranked(places.hits(scored, read))
 
 
 def _to_point(point: SegmentPoint) -> qe.Point:
@@ -361,7 +399,7 @@ def _request(search: plan.SearchPlan) -> qe.QueryRequest:
     common: dict[str, Any] = {
         "limit": search.limit,
         "filter": flt,
-        "with_payload": True,
+        "with_payload": False,  # places come from `PlaceTable`
         "score_threshold": search.score_threshold,
     }
     if not search.fused:

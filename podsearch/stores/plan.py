@@ -7,7 +7,7 @@ named here are fields of `SegmentPayload`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,6 +25,8 @@ from podsearch.stores.schema import DENSE, SPARSE
 
 PODCAST = "podcast"
 FINGERPRINT_KEYS = ("episode_id", "episode_fingerprint")  # all `fingerprints()` reads
+# all a ranked `SegmentHit` reads (speakers: the ranking lifts segments of a named speaker)
+RANK_KEYS = ("episode_id", "segment_index", "start", "end", "speakers")
 FACET_LIMIT = 10_000  # podcasts listed by /podcasts at most
 
 
@@ -164,10 +166,6 @@ def episode_segments(episode_id: str, from_index: int = 0) -> Where:
     return tuple(where)
 
 
-def some_segments(episode_id: str, indexes: Sequence[int]) -> Where:
-    return (Match("episode_id", episode_id), AnyOf("segment_index", list(indexes)))
-
-
 def excerpt(episode_id: str, start: float, end: float) -> Where:
     """Segments of one episode that overlap [start, end] seconds."""
     return (Match("episode_id", episode_id), AtMost("start", end), AtLeast("end", start))
@@ -180,8 +178,24 @@ FIRST_SEGMENTS: Where = (Match("segment_index", 0),)  # one per episode
 
 
 def hit(point_id: object, score: float, payload: Mapping[str, Any] | None) -> SegmentHit:
-    """A stored point of either library as podsearch's hit."""
-    return SegmentHit(str(point_id), score, SegmentPayload.from_dict(payload or {}))
+    """A ranked point of either library (payload restricted to RANK_KEYS) as podsearch's hit."""
+    data = payload or {}
+    return SegmentHit(
+        id=str(point_id),
+        score=score,
+        episode_id=str(data["episode_id"]),
+        segment_index=int(data["segment_index"]),
+        start=float(data["start"]),
+        end=float(data["end"]),
+        speakers=tuple(data.get("speakers") or ()),
+    )
+
+
+def payloads(
+    records: Iterable[tuple[object, Mapping[str, Any] | None]],
+) -> dict[str, SegmentPayload]:
+    """Fetched points of either library by id; ids the store does not hold are simply absent."""
+    return {str(point_id): SegmentPayload.from_dict(data or {}) for point_id, data in records}
 
 
 def ranked(hits: Iterable[SegmentHit]) -> list[SegmentHit]:

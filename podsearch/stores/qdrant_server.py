@@ -4,10 +4,11 @@ One class serves both sides. Qdrant has no multi-operation transactions, so re-i
 episode writes its new segments as a new *version* (new point ids, payload `version`) with one
 upsert, then deletes every other version. Between the two, or after a crash between them, an
 episode has two complete versions; readers keep, per episode, only the newest version among
-the points they got, so no answer ever mixes an episode's old and new segments. `publish` has
-nothing to do, except at the end of a `--rebuild` (see `qdrant_aliases`). The index metadata
-lives in the collection's own metadata. Tests run it on qdrant-client's in-process local mode
-(`url=":memory:"`), which speaks the same client API.
+the points they got, so no answer ever mixes an episode's old and new segments. Payload `point`
+keeps podsearch's own id of a segment (episode + index), so ranked hits and fetches by id speak
+that id whatever the version. `publish` has nothing to do, except at the end of a `--rebuild`
+(see `qdrant_aliases`). The index metadata lives in the collection's own metadata. Tests run it
+on qdrant-client's in-process local mode (`url=":memory:"`), which speaks the same client API.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from podsearch.models import (
     POINT_NAMESPACE,
     PodcastStats,
     SegmentHit,
+    SegmentPayload,
     SegmentPoint,
     SparseVector,
     StoreQuery,
@@ -41,6 +43,7 @@ from podsearch.stores.schema import DENSE, PAYLOAD_INDEXES, SPARSE
 
 _META_KEY = "podsearch"
 _VERSION = "version"  # an episode's write time (ns): which of its versions readers keep
+_POINT = "point"  # podsearch's point id (episode + index), the same in every version
 _SCHEMA_TYPES = {
     "keyword": models.PayloadSchemaType.KEYWORD,
     "datetime": models.PayloadSchemaType.DATETIME,
@@ -107,7 +110,7 @@ class QdrantServerStore:
         with warnings.catch_warnings():
             # Local mode warns that payload indexes do nothing there; a server builds them.
             warnings.simplefilter("ignore", UserWarning)
-            for field, kind in PAYLOAD_INDEXES.items():
+            for field, kind in {**PAYLOAD_INDEXES, _POINT: "keyword"}.items():
                 await self._client.create_payload_index(
                     self._collection, field, _SCHEMA_TYPES[kind], wait=True
                 )
@@ -164,7 +167,7 @@ class QdrantServerStore:
                 models.PointStruct(
                     id=str(uuid.uuid5(POINT_NAMESPACE, f"{p.id}@{version}")),
                     vector={DENSE: p.dense, SPARSE: _vector(p.sparse)},
-                    payload={**p.payload.to_dict(), _VERSION: version},
+                    payload={**p.payload.to_dict(), _VERSION: version, _POINT: p.id},
                 )
                 for p in points
             ],
@@ -231,7 +234,7 @@ class QdrantServerStore:
         common: dict[str, Any] = {
             "limit": search.limit,
             "query_filter": flt,
-            "with_payload": True,
+            "with_payload": [*plan.RANK_KEYS, _VERSION, _POINT],
             "score_threshold": search.score_threshold,
         }
         try:
@@ -259,7 +262,7 @@ class QdrantServerStore:
         except (ApiException, OSError) as exc:
             raise StoreUnavailable(f"Qdrant query failed: {exc}") from exc
         points = _newest_versions(response.points)
-        return plan.ranked(plan.hit(p.id, p.score, p.payload) for p in points)
+        return plan.ranked(plan.hit(p.payload[_POINT], p.score, p.payload) for p in points)
 
     async def generation(self) -> str:
         meta = await self.meta()
@@ -281,12 +284,19 @@ class QdrantServerStore:
 
         return plan.podcast_stats(await facet(()), await facet(plan.FIRST_SEGMENTS))
 
-    async def segments(self, episode_id: str, indexes: Sequence[int]) -> list[SegmentHit]:
-        wanted = _filter(plan.some_segments(episode_id, indexes))
-        records, _ = await self._client.scroll(
-            self._collection, scroll_filter=wanted, limit=2 * len(indexes), with_payload=True
-        )
-        return [plan.hit(r.id, 0.0, r.payload) for r in _newest_versions(records)]
+    async def fetch(self, ids: Sequence[str]) -> dict[str, SegmentPayload]:
+        """By podsearch's point ids (stored as `point`): at most two versions of each exist."""
+        await self.meta()
+        try:
+            records, _ = await self._client.scroll(
+                self._collection,
+                scroll_filter=_must((plan.AnyOf(_POINT, list(ids)),)),
+                limit=2 * len(ids),
+                with_payload=True,
+            )
+        except (ApiException, OSError) as exc:
+            raise StoreUnavailable(f"Qdrant scroll failed: {exc}") from exc
+        return plan.payloads((r.payload[_POINT], r.payload) for r in _newest_versions(records))
 
     async def episode_record(self, episode_id: str) -> EpisodeRecord | None:
         await self.meta()
@@ -300,7 +310,7 @@ class QdrantServerStore:
 
     async def excerpt(
         self, episode_id: str, start: float, end: float, limit: int
-    ) -> list[SegmentHit]:
+    ) -> list[SegmentPayload]:
         try:
             records, _ = await self._client.scroll(
                 self._collection,
@@ -311,7 +321,7 @@ class QdrantServerStore:
             )
         except (ApiException, OSError) as exc:
             raise StoreUnavailable(f"Qdrant scroll failed: {exc}") from exc
-        return [plan.hit(r.id, 0.0, r.payload) for r in records]
+        return [SegmentPayload.from_dict(r.payload or {}) for r in _newest_versions(records)]
 
     async def close(self) -> None:
         await self._client.close()

@@ -13,7 +13,7 @@ from indexer.pipeline import Indexer, IndexReport
 from indexer.report import report_json
 from podsearch.errors import FeedError
 from podsearch.index_meta import ChunkerConfig
-from podsearch.models import Chapter
+from podsearch.models import Chapter, point_id
 from podsearch.stores.edge import EdgeReader, EdgeWriter
 from tests.fakes import HashEmbedder
 from tests.indexer.feedhost import CHAPTERS, Host, changelog_feed, serving
@@ -71,12 +71,12 @@ async def test_a_feed_is_indexed_by_guid_with_the_best_transcript_people_and_cha
 
     reader = EdgeReader(tmp_path / "index")
     try:
-        hits = await reader.segments(episode.episode_id, list(range(40)))
+        found = await reader.fetch([point_id(episode.episode_id, i) for i in range(40)])
     finally:
         await reader.close()
-    chapters = {h.payload.chapter for h in hits}
+    chapters = {p.chapter for p in found.values()}
     assert chapters == {"Intro", "Main topic"}
-    assert all(h.payload.speakers for h in hits)  # the transcript's own speakers
+    assert all(p.speakers for p in found.values())  # the transcript's own speakers
 
 
 async def test_a_daily_rerun_downloads_nothing_unchanged(

@@ -59,7 +59,7 @@ async def stored(root: Path) -> set[str]:
         hits = await reader.search(StoreQuery(limit=100, dense=HashEmbedder().vector("x")))
     finally:
         await reader.close()
-    return {hit.payload.episode_id for hit in hits}
+    return {hit.episode_id for hit in hits}
 
 
 def deep_json(folder: Path) -> Episode:

@@ -47,7 +47,7 @@ async def stored_episodes(root: Path) -> dict[str, int]:
         await reader.close()
     counts: dict[str, int] = {}
     for hit in hits:
-        counts[hit.payload.episode_id] = counts.get(hit.payload.episode_id, 0) + 1
+        counts[hit.episode_id] = counts.get(hit.episode_id, 0) + 1
     return counts
 
 
@@ -131,14 +131,15 @@ async def test_segments_keep_time_speakers_and_a_playable_url(corpus: Path, tmp_
     hits = await reader.search(
         StoreQuery(limit=1000, dense=HashEmbedder().vector("money"), filters=only)
     )
+    by_id = await reader.fetch([h.id for h in hits])
     await reader.close()
-    hits.sort(key=lambda h: h.payload.segment_index)
-    assert [h.payload.segment_index for h in hits] == list(range(len(hits)))
-    assert all(a.payload.start <= b.payload.start for a, b in itertools.pairwise(hits))
-    assert hits[-1].payload.end > 15 * 60
-    assert all(h.payload.speakers for h in hits)
-    assert hits[0].payload.audio_url.endswith(".mp3")
-    assert json.dumps(hits[0].payload.to_dict())  # payloads stay plain JSON
+    payloads = sorted(by_id.values(), key=lambda p: p.segment_index)
+    assert [p.segment_index for p in payloads] == list(range(len(hits)))
+    assert all(a.start <= b.start for a, b in itertools.pairwise(payloads))
+    assert payloads[-1].end > 15 * 60
+    assert all(p.speakers for p in payloads)
+    assert (payloads[0].audio_url or "").endswith(".mp3")
+    assert json.dumps(payloads[0].to_dict())  # payloads stay plain JSON
 
 
 async def test_nothing_is_published_before_the_first_run(tmp_path: Path) -> None:

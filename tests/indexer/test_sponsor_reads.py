@@ -66,9 +66,10 @@ async def flagged(root: Path) -> set[tuple[str, int]]:
                 filters=SearchFilters(include_ads=True),
             )
         )
+        payloads = await reader.fetch([h.id for h in hits])
     finally:
         await reader.close()
-    return {(h.payload.episode_id, h.payload.segment_index) for h in hits if h.payload.ad}
+    return {(p.episode_id, p.segment_index) for p in payloads.values() if p.ad}
 
 
 async def test_an_episode_indexed_before_the_others_is_flagged_once_they_arrive(
@@ -98,8 +99,8 @@ async def test_searches_leave_sponsor_reads_out_unless_asked_and_a_rerun_writes_
         everything = await reader.search(
             StoreQuery(limit=50, sparse=query, filters=SearchFilters(include_ads=True))
         )
-        assert any(h.payload.ad for h in everything)
-        assert not any(h.payload.ad for h in default)
+        assert any(p.ad for p in (await reader.fetch([h.id for h in everything])).values())
+        assert not any(p.ad for p in (await reader.fetch([h.id for h in default])).values())
         assert len(default) < len(everything)
         await index(tmp_path / "index", episodes)
         assert await reader.generation() == generation  # nothing changed: nothing published

@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from podsearch.models import SegmentHit, SegmentPayload
+from podsearch.models import SegmentPayload
 from search_api.answers import CitationCheck, build_messages
 from search_api.schemas import Moment
 from search_api.transcript import passages
@@ -44,7 +44,7 @@ def test_a_marker_split_across_tokens_is_held_back_until_it_is_checked() -> None
     assert check.feed("] y") == "[1] y"
 
 
-def window(index: int, start: float, end: float, text: str, *speakers: str) -> SegmentHit:
+def window(index: int, start: float, end: float, text: str, *speakers: str) -> SegmentPayload:
     payload = SegmentPayload(
         episode_id="e",
         podcast="P",
@@ -60,7 +60,7 @@ def window(index: int, start: float, end: float, text: str, *speakers: str) -> S
         content_hash="",
         episode_fingerprint="",
     )
-    return SegmentHit(id=str(index), score=0.0, payload=payload)
+    return payload
 
 
 def test_overlapping_windows_become_passages_with_each_word_once() -> None:

@@ -30,7 +30,7 @@ async def test_hybrid_moments_say_what_each_branch_added(client: httpx.AsyncClie
         assert why["relevance"] == expected
     assert both >= 1
     plain = await get(client, q="on-call burnout sleep", limit=10)
-    assert all(m["explain"] is None for m in plain["results"])
+    assert all(m.get("explain") is None for m in plain["results"])
     assert [m["segment_ids"] for m in plain["results"]] == [
         m["segment_ids"] for m in body["results"]
     ]

@@ -4,28 +4,13 @@ from __future__ import annotations
 
 import itertools
 
-from podsearch.models import SegmentHit, SegmentPayload
+from podsearch.models import SegmentHit
 from search_api.moments import MAX_SEGMENTS_PER_MOMENT, group_by_episode, join_texts, merge_moments
 
 
-def hit(episode: str, index: int, score: float, text: str = "") -> SegmentHit:
+def hit(episode: str, index: int, score: float) -> SegmentHit:
     start = 36.0 * index  # 120-word windows every 90 words: consecutive ones overlap in time
-    payload = SegmentPayload(
-        episode_id=episode,
-        podcast="P",
-        episode_title=f"Title {episode}",
-        published=None,
-        url=None,
-        audio_url=None,
-        segment_index=index,
-        start=start,
-        end=start + 48.0,
-        speakers=(f"S{index % 2}",),
-        text=text or f"words of {episode} {index}",
-        content_hash="",
-        episode_fingerprint="",
-    )
-    return SegmentHit(id=f"{episode}-{index}", score=score, payload=payload)
+    return SegmentHit(f"{episode}-{index}", score, episode, index, start, start + 48.0)
 
 
 def test_overlapping_windows_are_joined_without_repeating_words() -> None:
@@ -42,7 +27,6 @@ def test_adjacent_hits_of_one_episode_become_one_moment_with_the_best_score() ->
     ]
     first = moments[0]
     assert (first.start, first.end) == (108.0, 192.0)
-    assert first.speakers == ["S1", "S0"]
 
 
 def test_distant_hits_of_one_episode_stay_separate_moments() -> None:

@@ -10,8 +10,7 @@ from tests.search_api.test_moments import hit as plain_hit
 
 
 def hit(id_: str, score: float, *speakers: str) -> SegmentHit:
-    payload = replace(plain_hit("ep", 0, score).payload, speakers=speakers)
-    return SegmentHit(id_, score, payload)
+    return replace(plain_hit("ep", 0, score), id=id_, speakers=speakers)
 
 
 HITS = [

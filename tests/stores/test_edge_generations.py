@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -49,6 +52,33 @@ async def test_a_serving_reader_switches_to_each_new_generation(tmp_path: Path) 
     assert await count(reader) == 3
     generations = [p for p in (tmp_path / "generations").iterdir()]
     assert len(generations) == 2  # older ones are pruned
+    await writer.close()
+    await reader.close()
+
+
+async def test_queries_in_flight_finish_on_the_generation_they_started_on(
+    tmp_path: Path,
+) -> None:
+    """Ranking queries run in worker threads: a switch must not close a shard under them.
+    One worker thread, held busy, keeps the queries waiting (on the old shard) past the switch."""
+    loop = asyncio.get_running_loop()
+    loop.set_default_executor(ThreadPoolExecutor(max_workers=1))
+    writer, reader = EdgeWriter(tmp_path), EdgeReader(tmp_path)
+    await writer.prepare(tiny_meta())
+    await writer.replace_episode("ns-1", "v1", points(NIGHT, ["pager", "dns"]))
+    await writer.publish()
+    assert await count(reader) == 2
+    held = threading.Event()
+    busy = loop.run_in_executor(None, held.wait)
+    in_flight = [asyncio.create_task(count(reader)) for _ in range(4)]
+    await asyncio.sleep(0.05)  # the queries have taken the old shard and wait for the thread
+    await writer.replace_episode("ss-1", "v1", points(SOIL, ["compost", "tomato", "bees"]))
+    await writer.publish()
+    await reader.generation()  # the reader switches now
+    held.set()
+    await busy
+    assert await asyncio.gather(*in_flight) == [2] * 4
+    assert await count(reader) == 5
     await writer.close()
     await reader.close()
 

@@ -43,7 +43,7 @@ async def episodes_seen(root: Path) -> set[str]:
         hits = await reader.search(StoreQuery(limit=1000, dense=[1.0] * 8))
     finally:
         await reader.close()
-    return {h.payload.episode_id for h in hits}
+    return {h.episode_id for h in hits}
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pytest
 from qdrant_client import AsyncQdrantClient
 
 from podsearch.errors import IndexNotReady, StoreUnavailable
-from podsearch.models import StoreQuery
+from podsearch.models import StoreQuery, point_id
 from podsearch.settings import StoreSettings
 from podsearch.stores import qdrant_aliases
 from podsearch.stores.qdrant_server import QdrantServerStore
@@ -55,7 +55,7 @@ async def rebuild(client: AsyncQdrantClient, episodes: dict[str, list[str]]) -> 
 async def seen(client: AsyncQdrantClient) -> set[str]:
     reader = QdrantServerStore(SETTINGS, client)
     hits = await reader.search(StoreQuery(limit=50, dense=topic_vector("dns")))
-    return {f"{h.payload.episode_id}#{h.payload.segment_index}" for h in hits}
+    return {f"{h.episode_id}#{h.segment_index}" for h in hits}
 
 
 async def test_a_rebuild_goes_live_only_when_complete_and_keeps_one_for_rollback(
@@ -113,10 +113,12 @@ async def test_a_reindex_cut_between_its_two_writes_never_shows_a_mix(client: Fl
     client.fail_delete = False
 
     hits = await store.search(StoreQuery(limit=50, dense=topic_vector("dns")))
-    assert {h.payload.episode_fingerprint for h in hits} == {"new"}
+    fetched = await store.fetch([h.id for h in hits])
+    assert {p.episode_fingerprint for p in fetched.values()} == {"new"}
     assert len(hits) == 2
-    context = await store.segments("ns-1", [0, 1, 2])
-    assert sorted(h.payload.segment_index for h in context) == [0, 1]
+    context = await store.fetch([point_id("ns-1", i) for i in (0, 1, 2)])
+    assert sorted(p.segment_index for p in context.values()) == [0, 1]
+    assert {p.episode_fingerprint for p in context.values()} == {"new"}
     assert await store.fingerprints() == {"ns-1": "new"}
 
     await store.replace_episode("ns-1", "newer", points(NIGHT, ["pager"], "Ann", "newer"))
@@ -135,4 +137,5 @@ async def test_a_failed_rebuild_is_cleared_by_the_next_and_never_rolled_back_to(
     await last.rollback()
     reader = QdrantServerStore(SETTINGS, client)
     hits = await reader.search(StoreQuery(limit=5, dense=topic_vector("compost")))
-    assert [h.payload.text for h in hits] == ["we talk about compost here"]  # not the crashed one
+    texts = [p.text for p in (await reader.fetch([h.id for h in hits])).values()]
+    assert texts == ["we talk about compost here"]  # not the crashed one

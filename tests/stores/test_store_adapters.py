@@ -20,6 +20,7 @@ from podsearch.models import (
     SegmentPoint,
     StoreQuery,
     Utterance,
+    point_id,
 )
 from podsearch.ports import SegmentReader, SegmentWriter
 from podsearch.settings import StoreSettings
@@ -90,7 +91,7 @@ async def filled(store: Pair) -> Pair:
 
 
 def ids(hits: Sequence[SegmentHit]) -> list[str]:
-    return [f"{h.payload.episode_id}#{h.payload.segment_index}" for h in hits]
+    return [f"{h.episode_id}#{h.segment_index}" for h in hits]
 
 
 async def test_an_unbuilt_index_is_not_ready(store: Pair) -> None:
@@ -102,8 +103,9 @@ async def test_dense_search_ranks_the_nearest_segment_first(store: Pair) -> None
     await filled(store)
     hits = await store.reader.search(StoreQuery(limit=3, dense=topic_vector("tomato")))
     assert ids(hits)[0] == "substack:post:42#1"
-    assert hits[0].payload.podcast == "Seed & Soil"
-    assert hits[0].payload.start == 60.0
+    assert hits[0].start == 60.0
+    payload = (await store.reader.fetch([hits[0].id]))[hits[0].id]
+    assert (payload.podcast, payload.segment_index, payload.start) == ("Seed & Soil", 1, 60.0)
 
 
 async def test_keyword_search_matches_the_exact_word(store: Pair) -> None:
@@ -146,7 +148,7 @@ async def test_filters_restrict_every_mode(
             limit=10, dense=topic_vector("dns"), sparse=BM25.query("about"), filters=filters
         ),
     ):
-        found = {h.payload.episode_id for h in await store.reader.search(query)}
+        found = {h.episode_id for h in await store.reader.search(query)}
         assert found == expected
 
 
@@ -172,6 +174,9 @@ async def test_replacing_an_episode_drops_its_old_tail(store: Pair) -> None:
         )
     )
     assert ids(hits) == ["ns-1#0"]
+    assert [h.id for h in hits] == [point_id("ns-1", 0)]  # one id per segment, across versions
+    fetched = await store.reader.fetch([point_id("ns-1", 0), point_id("ns-1", 1)])
+    assert [p.text for p in fetched.values()] == ["we talk about budget here"]
     assert (await store.writer.fingerprints())["ns-1"] == "v2"
     assert await store.reader.podcasts() == {
         "Night Shift": PodcastStats(episodes=1, segments=1),
@@ -197,11 +202,13 @@ async def test_an_index_refuses_another_recipe(store: Pair) -> None:
     assert (await store.reader.meta()).recipe.dimension == 8
 
 
-async def test_neighbouring_segments_can_be_fetched_by_index(store: Pair) -> None:
+async def test_segments_are_fetched_by_id_and_missing_ids_are_absent(store: Pair) -> None:
     await filled(store)
-    found = await store.reader.segments("ns-1", [0, 2, 7])
-    assert sorted(h.payload.segment_index for h in found) == [0, 2]
-    assert {h.payload.episode_id for h in found} == {"ns-1"}
+    wanted = [point_id("ns-1", i) for i in (0, 2, 7)]
+    found = await store.reader.fetch(wanted)
+    assert sorted(found) == sorted(wanted[:2])
+    assert [found[i].segment_index for i in wanted[:2]] == [0, 2]
+    assert {p.episode_id for p in found.values()} == {"ns-1"}
 
 
 async def test_an_excerpt_holds_the_segments_overlapping_a_time_range_in_order(
@@ -209,11 +216,11 @@ async def test_an_excerpt_holds_the_segments_overlapping_a_time_range_in_order(
 ) -> None:
     await filled(store)  # ns-1's segments span 0-55, 60-115 and 120-175 seconds
     found = await store.reader.excerpt("ns-1", 100.0, 130.0, limit=10)
-    assert ids(found) == ["ns-1#1", "ns-1#2"]
+    assert [(p.episode_id, p.segment_index) for p in found] == [("ns-1", 1), ("ns-1", 2)]
     for first in range(3):  # the limit cuts in transcript order, whatever the point ids
         start = 60.0 * first
         found = await store.reader.excerpt("ns-1", start, 1000.0, limit=2)
-        assert ids(found) == [f"ns-1#{i}" for i in range(first, min(first + 2, 3))]
+        assert [p.segment_index for p in found] == list(range(first, min(first + 2, 3)))
     assert await store.reader.excerpt("ns-1", 500.0, 600.0, limit=10) == []
     assert await store.reader.excerpt("nobody", 0.0, 1000.0, limit=10) == []
 

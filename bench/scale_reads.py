@@ -1,0 +1,123 @@
+"""The read paths `bench.store_scale` times on one shard, in a fresh process whose RSS is what
+a serving API would hold: the read before slim ranking (100 full payloads), podsearch's own
+(`EdgeReader` ranking + fetch of the page), filtered, and int8 with or without rescoring."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import qdrant_edge as qe
+
+from bench.report import percentile
+from bench.shards import live_shard
+from bench.synthetic import PODCASTS
+from podsearch.models import SearchFilters, StoreQuery
+from podsearch.stores.edge import EdgeReader
+from podsearch.stores.plan import RANK_KEYS
+from podsearch.stores.schema import DENSE
+from search_api.service import depth_for
+
+
+@dataclass(frozen=True)
+class Latency:
+    p50_ms: float
+    p99_ms: float
+    recall: float
+
+
+def _rss_mb() -> tuple[float, float]:
+    """(current, peak) resident memory of this process, MB."""
+    status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
+    return int(status["VmRSS"].split()[0]) / 1024, int(status["VmHWM"].split()[0]) / 1024
+
+
+def _raw(
+    shard: qe.EdgeShard,
+    queries: list[list[float]],
+    truth: list[set[str]],
+    payload: bool | list[str],
+    params: qe.SearchParams | None = None,
+) -> Latency:
+    """The request the API made before (`payload=True`: 100 full payloads per page), or a slim
+    ranking pass plus the page's 10 payloads by id, straight on the shard."""
+    samples, found = [], 0
+    for vector, expected in zip(queries, truth, strict=True):
+        request = qe.QueryRequest(
+            query=qe.Query.Nearest(vector, using=DENSE),
+            limit=depth_for(11, 1),
+            with_payload=payload,
+            params=params,
+        )
+        started = time.perf_counter()
+        hits = sorted(shard.query(request), key=lambda p: (-p.score, str(p.id)))
+        if payload is not True:
+            shard.retrieve([p.id for p in hits[:10]], with_payload=True, with_vector=False)
+        samples.append((time.perf_counter() - started) * 1000)
+        found += len({str(p.id) for p in hits[:10]} & expected)
+    return Latency(percentile(samples, 50), percentile(samples, 99), found / (10 * len(queries)))
+
+
+async def _reader_queries(
+    root: Path, queries: list[list[float]], truth: list[set[str]], filters: SearchFilters
+) -> Latency:
+    """podsearch's own read path: `EdgeReader.search` (slim) then `fetch` of the page's 10."""
+    reader = EdgeReader(root)
+    samples, found = [], 0
+    try:
+        depth = depth_for(11, 1)
+        await reader.search(StoreQuery(limit=depth, dense=queries[0]))  # open the shard
+        for vector, expected in zip(queries, truth, strict=True):
+            started = time.perf_counter()
+            hits = await reader.search(StoreQuery(limit=depth, dense=vector, filters=filters))
+            await reader.fetch([h.id for h in hits[:10]])
+            samples.append((time.perf_counter() - started) * 1000)
+            found += len({h.id for h in hits[:10]} & expected)
+    finally:
+        await reader.close()
+    return Latency(percentile(samples, 50), percentile(samples, 99), found / (10 * len(queries)))
+
+
+def serve_queries(
+    root: Path, queries: list[list[float]], truth: list[set[str]], quantized: bool
+) -> tuple[dict[str, Latency], float, float]:
+    """Run in a fresh process (its RSS is a serving API's): every read path on one shard."""
+    out: dict[str, Latency] = {}
+    if quantized:
+        shard = live_shard(root)
+        try:
+            for rescore in (True, False):
+                params = qe.SearchParams(
+                    quantization=qe.QuantizationSearchParams(rescore=rescore, oversampling=2.0)
+                )
+                name = "rescore x2" if rescore else "no rescore"
+                out[name] = _raw(shard, queries, truth, list(RANK_KEYS), params)
+        finally:
+            shard.close()
+    else:
+        shard = live_shard(root)
+        try:
+            out["before: 100 full payloads"] = _raw(shard, queries, truth, True)
+        finally:
+            shard.close()
+        out["now: slim + fetch 10"] = asyncio.run(
+            _reader_queries(root, queries, truth, SearchFilters())
+        )
+        # recall is against the unfiltered truth, so meaningless here: latency only
+        podcast = SearchFilters(podcasts=(PODCASTS[3],))
+        out["filtered (1 of 10 podcasts)"] = asyncio.run(
+            _reader_queries(root, queries, [set()] * len(queries), podcast)
+        )
+    rss, peak = _rss_mb()
+    return out, rss, peak
+
+
+def in_child(
+    root: Path, queries: list[list[float]], truth: list[set[str]], quantized: bool
+) -> tuple[dict[str, Latency], float, float]:
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(serve_queries, root, queries, truth, quantized).result()

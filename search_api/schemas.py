@@ -109,16 +109,16 @@ class PodcastCount(BaseModel):
 
 
 class Passage(BaseModel):
-    """Words of one stored window that the previous window did not already contain."""
+    """One utterance, or the words of one stored window the previous one did not contain."""
 
-    start: float = Field(description="Seconds; interpolated where the window's new words begin.")
+    start: float = Field(description="Seconds (windows: where the window's new words begin).")
     end: float
-    speakers: list[str] = Field(description="Who speaks in the window (not per word).")
+    speakers: list[str] = Field(description="Who speaks: the utterance's speaker, or the window's.")
     text: str
 
 
 class Transcript(BaseModel):
-    """An excerpt of one episode's transcript, rebuilt from its indexed windows."""
+    """An excerpt of one episode's transcript, utterance by utterance when the index has them."""
 
     episode_id: str
     podcast: str
@@ -127,8 +127,8 @@ class Transcript(BaseModel):
     end: float
     url: str | None = Field(description="Plays the audio at `start`.")
     passages: list[Passage] = Field(description="In order, each word once.")
-    source: Literal["segments"] = Field(
-        "segments",
-        description="Rebuilt from the overlapping search windows: times are the windows' "
-        "(interpolated inside them) and speakers are per window, not per word.",
+    source: Literal["utterances", "segments"] = Field(
+        description="`utterances`: as transcribed, one speaker each. `segments` (episodes indexed "
+        "before utterances were kept): rebuilt from the overlapping search windows, times "
+        "interpolated inside them, speakers per window, not per word."
     )

@@ -1,14 +1,16 @@
-"""An excerpt of an episode's transcript, rebuilt from the windows the index stores.
+"""An excerpt of an episode's transcript: its utterances, or rebuilt from its search windows.
 
-The index keeps overlapping word windows, not utterances: consecutive windows share their edge
-words. Each passage here is one window minus the words the previous window already gave, so
-every word appears once. Times are the window's (the start interpolated to where its new words
-begin) and speakers are the window's, not per word: say so to whoever reads it.
+Episodes indexed with a record (`podsearch.episodes`) answer with their utterances, each with its
+own speaker and times. Older indexes keep only overlapping word windows, whose consecutive
+windows share their edge words: each passage is then one window minus the words the previous
+window already gave, so every word appears once, with the window's times and speakers (not per
+word). `source` says which a reader got.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 from podsearch.contract import ApiError, ErrorCode
 from podsearch.models import SegmentPayload, point_id
@@ -48,22 +50,36 @@ async def read_transcript(
     reader: SegmentReader, episode_id: str, start: float, end: float
 ) -> Transcript:
     """The passages of `episode_id` that overlap [start, end]; 404 for an unknown episode."""
-    found = await reader.excerpt(episode_id, start, end, MAX_SEGMENTS)
-    first = (
-        found[0]
-        if found
-        else (await reader.fetch([point_id(episode_id, 0)])).get(point_id(episode_id, 0))
-    )
+    first = (await reader.fetch([point_id(episode_id, 0)])).get(point_id(episode_id, 0))
     if first is None:
         raise ApiError(404, ErrorCode.episode_not_found, f"no episode {episode_id!r} in the index")
-    p = first
+    record = await reader.episode_record(episode_id)
+    if record is not None:
+        said = [
+            Passage(
+                start=u.start, end=u.end, speakers=[u.speaker] if u.speaker else [], text=u.text
+            )
+            for u in record.between(start, end)
+        ]
+        return _transcript(first, start, end, said, "utterances")
+    windows = await reader.excerpt(episode_id, start, end, MAX_SEGMENTS)
+    return _transcript(first, start, end, passages(windows), "segments")
+
+
+def _transcript(
+    p: SegmentPayload,
+    start: float,
+    end: float,
+    said: list[Passage],
+    source: Literal["utterances", "segments"],
+) -> Transcript:
     return Transcript(
-        episode_id=episode_id,
+        episode_id=p.episode_id,
         podcast=p.podcast,
         episode_title=p.episode_title,
         start=start,
         end=end,
         url=play_url(p, start),
-        passages=passages(found),
-        source="segments",
+        passages=said,
+        source=source,
     )

@@ -8,9 +8,14 @@ import httpx
 import pytest
 
 from podsearch.models import SegmentPayload
+from podsearch.settings import StoreSettings
+from podsearch.stores.edge import EdgeReader
 from search_api.answers import CitationCheck, build_messages
+from search_api.app import create_app
 from search_api.schemas import Moment
+from search_api.settings import ApiSettings
 from search_api.transcript import passages
+from tests.fakes import HashEmbedder
 
 
 def streamed(check: CitationCheck, pieces: list[str]) -> str:
@@ -81,7 +86,8 @@ async def test_the_transcript_endpoint_reads_an_episode_between_two_times(
     client: httpx.AsyncClient, index_root: Path
 ) -> None:
     whole = (await client.get("/episodes/night-shift-012/transcript", params={"end": 1800})).json()
-    assert whole["podcast"] == "The Night Shift" and whole["source"] == "segments"
+    assert whole["podcast"] == "The Night Shift" and whole["source"] == "utterances"
+    assert all(len(p["speakers"]) == 1 for p in whole["passages"])  # each utterance its speaker
     texts = [p["text"] for p in whole["passages"]]
     assert texts[0].startswith("Welcome back to The Night Shift")
     starts = [p["start"] for p in whole["passages"]]
@@ -92,6 +98,27 @@ async def test_the_transcript_endpoint_reads_an_episode_between_two_times(
     assert 0 < len(part["passages"]) < len(whole["passages"])
     assert part["url"].endswith("#t=60")
     assert all(p["end"] >= 60 and p["start"] <= 120 for p in part["passages"])
+
+
+class ReaderOfAnOlderIndex(EdgeReader):
+    """An index built before episode records were kept: no utterances, only windows."""
+
+    async def episode_record(self, episode_id: str) -> None:
+        return None
+
+
+async def test_an_index_without_utterances_answers_from_its_windows(index_root: Path) -> None:
+    settings = ApiSettings(store=StoreSettings(path=index_root))
+    app = create_app(settings, embedder=HashEmbedder(), reader=ReaderOfAnOlderIndex(index_root))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+            answer = await client.get("/episodes/night-shift-012/transcript", params={"end": 600})
+    body = answer.json()
+    assert answer.status_code == 200 and body["source"] == "segments"
+    assert body["passages"][0]["text"].startswith("Welcome back to The Night Shift")
+    words = " ".join(p["text"] for p in body["passages"]).split()
+    assert len(body["passages"]) > 1 and words[:4] == ["Welcome", "back", "to", "The"]
 
 
 @pytest.mark.parametrize(

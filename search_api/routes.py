@@ -66,7 +66,7 @@ class Criteria:
     filters: SearchFilters
 
 
-def criteria(
+async def criteria(
     settings: Settings,
     q: Annotated[str, Query(description="What the listener asks, in words.")],
     mode: SearchMode = SearchMode.hybrid,

@@ -7,7 +7,6 @@ Re-validating models the service just built cost more than the search on a cache
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache
@@ -16,7 +15,7 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from podsearch.models import SegmentPayload, point_id
-from search_api.highlight import highlights, snippet
+from search_api.highlight import TermPattern, highlights, snippet
 from search_api.moments import MomentDraft, join_texts
 
 Body = dict[str, Any]
@@ -51,7 +50,7 @@ def page_ids(drafts: Sequence[MomentDraft], context: bool) -> list[str]:
 def moment_body(
     draft: MomentDraft,
     payloads: Mapping[str, SegmentPayload],
-    pattern: re.Pattern[str] | None,
+    pattern: TermPattern | None,
     context: bool,
 ) -> Body:
     segments = [payloads[h.id] for h in draft.hits]

@@ -12,9 +12,10 @@ import json
 import logging
 import os
 import shutil
+import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import qdrant_edge as qe
 
@@ -333,12 +334,14 @@ class EdgeReader:
 
 
 def _rank(shard: qe.EdgeShard, places: PlaceTable, request: qe.QueryRequest) -> list[SegmentHit]:
-    """Ids and scores from the engine, places from the table (read once per point)."""
-    scored = [(str(p.id), p.score) for p in shard.query(request)]
+    """Ids and scores from the engine, places from the table (read once per point). Point ids
+    are UUIDs (`models.point_id`): their integers key the table, cheaper than their text."""
+    scored = [(cast(uuid.UUID, p.id).int, p.score) for p in shard.query(request)]
 
-    def read(ids: list[str]) -> list[tuple[object, Any]]:
-        records = shard.retrieve(list(ids), with_payload=list(plan.RANK_KEYS), with_vector=False)
-        return [(r.id, r.payload) for r in records]
+    def read(keys: list[int]) -> list[tuple[int, str, Any]]:
+        ids: list[Any] = [uuid.UUID(int=key) for key in keys]
+        records = shard.retrieve(ids, with_payload=list(plan.RANK_KEYS), with_vector=False)
+        return [(cast(uuid.UUID, r.id).int, str(r.id), r.payload) for r in records]
 
     return plan.ranked(places.hits(scored, read))
 

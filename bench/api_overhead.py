@@ -135,13 +135,18 @@ async def time_in_process(root: Path, asked: list[str]) -> list[float]:
 
 
 def serve(root: Path, port: int) -> None:
-    import uvicorn
+    """The API on `root` as `podsearch-api` serves it (logging included), with the hashing
+    embedder and no rate limit (every load client comes from one address)."""
+    from search_api.cli import serve as serve_api
 
-    uvicorn.run(app_for(root), host="127.0.0.1", port=port, log_level="warning")  # type: ignore[arg-type]
+    options = ApiOptions(rate_limit_per_minute=0, port=port)
+    app = create_app(ApiSettings(api=options), embedder=HashEmbedder(DIM), reader=EdgeReader(root))
+    serve_api(app, options)
 
 
 def start_server(root: Path, source: Path = REPO) -> tuple[subprocess.Popen[bytes], str]:
-    """The API of the code under `source` (this checkout, or an older revision) on `root`."""
+    """The API of the code under `source` (this checkout, or an older revision) on `root`; its
+    log (a JSON line per request) goes to a file beside the index."""
     import socket
 
     with socket.socket() as sock:
@@ -149,7 +154,8 @@ def start_server(root: Path, source: Path = REPO) -> tuple[subprocess.Popen[byte
         port = sock.getsockname()[1]
     command = [sys.executable, "-m", "bench.api_overhead", "--serve", str(root), str(port)]
     env = {**os.environ, "PYTHONPATH": str(source)}
-    process = subprocess.Popen(command, cwd=source, env=env)
+    with (root.parent / f"server-{port}.log").open("wb") as log:
+        process = subprocess.Popen(command, cwd=source, env=env, stderr=log)
     url = f"http://127.0.0.1:{port}"
     for _ in range(200):
         try:

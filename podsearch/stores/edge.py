@@ -216,19 +216,20 @@ class EdgeReader:
         self._shard: qe.EdgeShard | None = None
         self._meta: IndexMeta | None = None
         self._folder: Path | None = None
+        self._meta_file = ""  # the live generation's meta.json (a path, made once per switch)
         self._places = PlaceTable()
         self._queries = 0  # ranking queries running in worker threads
         self._retired: list[qe.EdgeShard] = []  # replaced shards, closed once no query runs
 
     def _live(self) -> tuple[qe.EdgeShard, IndexMeta]:
-        """The live shard, reopened when the pointer moved (two stats per request). A deleted
+        """The live shard, reopened when the pointer moved (two stats per call). A deleted
         pointer or generation is noticed at once: the API answers 503, not stale results."""
         stamp = self._dirs.pointer_stamp()
         if stamp != self._stamp:
             self._switch(stamp)
         if self._shard is None or self._meta is None or self._folder is None:
             raise IndexNotReady("no index is published yet: run `podsearch-index` first")
-        if not (self._folder / _META).is_file():
+        if not os.path.isfile(self._meta_file):
             self._drop()
             raise StoreUnavailable("the live index generation was deleted")
         return self._shard, self._meta
@@ -251,7 +252,7 @@ class EdgeReader:
             shard.close()
             raise IndexMismatch(f"generation {folder.name} was built with another recipe")
         old, self._shard, self._meta, self._stamp = self._shard, shard, meta, stamp
-        self._folder, self._places = folder, PlaceTable()
+        self._folder, self._meta_file, self._places = folder, str(folder / _META), PlaceTable()
         self._retire(old)
 
     def _drop(self) -> None:

@@ -154,17 +154,19 @@ def start_server(root: Path, source: Path = REPO) -> tuple[subprocess.Popen[byte
         port = sock.getsockname()[1]
     command = [sys.executable, "-m", "bench.api_overhead", "--serve", str(root), str(port)]
     env = {**os.environ, "PYTHONPATH": str(source)}
-    with (root.parent / f"server-{port}.log").open("wb") as log:
-        process = subprocess.Popen(command, cwd=source, env=env, stderr=log)
+    log = root.parent / f"server-{port}.log"
+    with log.open("wb") as handle:
+        process = subprocess.Popen(command, cwd=source, env=env, stderr=handle)
     url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
+    deadline = time.monotonic() + 120  # imports and the index's first open, on a busy machine
+    while time.monotonic() < deadline and process.poll() is None:
         try:
             if httpx.get(f"{url}/health").status_code == 200:
                 return process, url
         except httpx.TransportError:
-            time.sleep(0.1)
+            time.sleep(0.2)
     process.kill()
-    raise RuntimeError("the API did not start")
+    raise RuntimeError(f"the API of {source} did not start: {log.read_text()[-2000:]}")
 
 
 def checkout(revision: str, into: Path) -> Path:

@@ -1,11 +1,11 @@
 """Query-term highlighting: character offsets for clients and an escaped `<mark>` snippet.
 
-Terms are compiled once per query. Scanning a moment's text is most of the cost, so the common
-case takes a faster route to the same answer: ASCII text is matched lower-cased against a
+Terms are compiled once per query. Scanning a moment's text is most of the cost, so ASCII text
+(nearly all) takes a faster route to the same offsets: it is matched lower-cased against a
 pattern whose literal start lets the regex engine skip ahead (an ignore-case pattern that opens
-with a word boundary is tried at every character), and a text of single-spaced words (every
-moment's, see `moments.join_texts`) finds its words by counting spaces rather than by a regex.
-`tests/search_api/test_highlight.py` checks both routes against the plain ones.
+with a word boundary is tried at every character). The snippet works on the moment's words,
+already split, and finds a match's word by counting the spaces before it.
+`tests/search_api/test_highlight.py` checks both against the plain regex definitions.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import re
 from dataclasses import dataclass
 
 _WORD = re.compile(r"\w+", re.UNICODE)
-_TOKEN = re.compile(r"\S+")
 _STOP = frozenset(
     "a an and are as at be but by do does did for from how i in is it of on or so that the "
     "their them they this to was we what when where which who why with you your".split()
@@ -85,42 +84,32 @@ def _is_word(char: str) -> bool:
     return char.isalnum() or char == "_"
 
 
-def _window(matched: list[int], count: int, words: int) -> int:
-    """First word of the `words`-word window (of `count` words) holding the most matched words
+def _window(matched: list[int], count: int, length: int) -> int:
+    """First word of the `length`-word window (of `count` words) holding the most matched words
     (their indexes, ascending), centred on them."""
-    if not matched or count <= words:
+    if not matched or count <= length:
         return 0
     best, best_first = 0, matched[0]
     for i, first in enumerate(matched):
-        inside = bisect.bisect_left(matched, first + words) - i
+        inside = bisect.bisect_left(matched, first + length) - i
         if inside > best:
             best, best_first = inside, first
-    last_match = matched[bisect.bisect_left(matched, best_first + words) - 1]
+    last_match = matched[bisect.bisect_left(matched, best_first + length) - 1]
     centre = (best_first + last_match) // 2
-    return max(0, min(count - words, centre - words // 2))
+    return max(0, min(count - length, centre - length // 2))
 
 
-def snippet(text: str, spans: list[tuple[int, int]], words: int = SNIPPET_WORDS) -> str:
-    """The densest `words`-word window of `text`, HTML-escaped, matches wrapped in <mark>."""
-    tokens = text.split()
-    if not tokens:
+def snippet(words: list[str], spans: list[tuple[int, int]], length: int = SNIPPET_WORDS) -> str:
+    """The densest `length`-word window of the text `" ".join(words)` (a moment's words, see
+    `moments.join_words`), HTML-escaped, matches (`spans` of that text) wrapped in <mark>."""
+    if not words:
         return ""
-    if " ".join(tokens) == text:  # single spaces: a word's index is the spaces before it
-        matched = sorted({text.count(" ", 0, start) for start, _ in spans})
-
-        def start_of(word: int) -> int:
-            return sum(map(len, tokens[:word])) + word
-
-    else:
-        starts = [m.start() for m in _TOKEN.finditer(text)]
-        matched = sorted({bisect.bisect_right(starts, start) - 1 for start, _ in spans})
-
-        def start_of(word: int) -> int:
-            return starts[word]
-
-    first = _window(matched, len(tokens), words)
-    last = min(len(tokens), first + words)
-    lo, hi = start_of(first), start_of(last - 1) + len(tokens[last - 1])
+    text = " ".join(words)
+    matched = sorted({text.count(" ", 0, start) for start, _ in spans})  # the words they start
+    first = _window(matched, len(words), length)
+    last = min(len(words), first + length)
+    lo = sum(map(len, words[:first])) + first
+    hi = lo + sum(map(len, words[first:last])) + last - first - 1
     out, cursor = [], lo
     for start, end in spans:
         if start < lo or end > hi:
@@ -128,4 +117,4 @@ def snippet(text: str, spans: list[tuple[int, int]], words: int = SNIPPET_WORDS)
         out += [html.escape(text[cursor:start]), "<mark>", html.escape(text[start:end]), "</mark>"]
         cursor = end
     out.append(html.escape(text[cursor:hi]))
-    return ("… " if first else "") + "".join(out) + (" …" if last < len(tokens) else "")
+    return ("… " if first else "") + "".join(out) + (" …" if last < len(words) else "")

@@ -41,12 +41,17 @@ class MomentDraft:
 
 def join_texts(texts: Sequence[str]) -> str:
     """Join consecutive windows, writing the words they share only once."""
+    return " ".join(join_words(texts))
+
+
+def join_words(texts: Sequence[str]) -> list[str]:
+    """The words of consecutive windows, those they share once (`join_texts`, split)."""
     words = texts[0].split() if texts else []
     for text in texts[1:]:
         nxt = text.split()
         shared = shared_run(words, nxt)
         words += nxt[shared:] if shared else ["…", *nxt]
-    return " ".join(words)
+    return words
 
 
 def shared_run(head: list[str], tail: list[str]) -> int:

@@ -16,7 +16,7 @@ from pydantic import TypeAdapter
 
 from podsearch.models import SegmentPayload, point_id
 from search_api.highlight import TermPattern, highlights, snippet
-from search_api.moments import MomentDraft, join_texts
+from search_api.moments import MomentDraft, join_texts, join_words
 
 Body = dict[str, Any]
 _PUBLISHED: TypeAdapter[datetime | None] = TypeAdapter(datetime | None)
@@ -54,7 +54,8 @@ def moment_body(
     context: bool,
 ) -> Body:
     segments = [payloads[h.id] for h in draft.hits]
-    text = join_texts([s.text for s in segments])
+    words = join_words([s.text for s in segments])
+    text = " ".join(words)
     spans = highlights(text, pattern)
     first = segments[0]
     speakers: dict[str, None] = {}
@@ -75,7 +76,7 @@ def moment_body(
         "end": draft.end,
         "speakers": list(speakers),
         "text": text,
-        "snippet": snippet(text, spans),
+        "snippet": snippet(words, spans),
         "highlights": spans,
         "url": play_url(first, draft.start),
         "clip_url": play_url(first, draft.start, draft.end),

@@ -38,8 +38,9 @@ def query_terms(query: str) -> set[str]:
 
 @dataclass(frozen=True)
 class TermPattern:
-    """A query's terms, compiled: `pattern` defines a match; `lowered`, for ASCII terms, finds
-    the same matches in lower-cased ASCII text, word boundaries checked afterwards."""
+    """A query's terms, compiled: `pattern` defines a match; `lowered`, for terms of ASCII word
+    characters, finds the same matches in lower-cased ASCII text, word boundaries checked
+    afterwards."""
 
     pattern: re.Pattern[str]
     lowered: re.Pattern[str] | None
@@ -51,7 +52,7 @@ def term_pattern(terms: set[str]) -> TermPattern | None:
         return None
     pattern = re.compile("|".join(rf"\b{part}" for part in _alternatives(terms)), re.IGNORECASE)
     lowered = None
-    if all(t.isascii() for t in terms):
+    if all(t.isascii() and _WORD.fullmatch(t) for t in terms):  # as `query_terms` makes them
         lowered = re.compile("|".join(_alternatives({t.lower() for t in terms})))
     return TermPattern(pattern, lowered)
 

@@ -1,9 +1,9 @@
 """`explain=true`: why each moment ranked where it did, and whether it is a good match at all.
 
-The engine fuses the dense and BM25 branches itself (RRF) and returns only the fused score, so
-the explanation asks each branch again on its own, with the same filters and the same candidate
-depth as the fused query's prefetches, and reads the rank and score of each moment's best
-segment. A branch at 1-based rank r adds 1 / (k + r - 1) to the fused score (Qdrant's RRF); a
+The engine fuses the dense and BM25 branches (and the topic of a templated question, see
+`query_understanding`) itself (RRF) and returns only the fused score, so the explanation asks
+each branch again on its own, with the same filters and the same candidate depth as the fused
+query's prefetches, and reads the rank and score of each moment's best segment. A branch at 1-based rank r adds 1 / (k + r - 1) to the fused score (Qdrant's RRF); a
 segment beyond a branch's prefetch adds nothing from it. Segments with equal branch scores may
 sit in either order inside the engine's prefetch, so a rank can be off by one among ties.
 
@@ -39,6 +39,9 @@ class BranchRank(BaseModel):
 class Explanation(BaseModel):
     dense: BranchRank | None = Field(description="Null when the segment is not in that branch.")
     keyword: BranchRank | None
+    topic: BranchRank | None = Field(
+        None, description="The question's topic without its template words (hybrid only)."
+    )
     relevance: Relevance | None = Field(description="Null for keyword-only searches.")
 
 
@@ -71,7 +74,14 @@ async def explain_moments(
     hybrid = fused.dense is not None and fused.sparse is not None
     alone = replace(fused, limit=fused.prefetch_limit, score_threshold=None)
     dense = (
-        _ranks(await reader.search(replace(alone, sparse=None))) if fused.dense is not None else {}
+        _ranks(await reader.search(replace(alone, sparse=None, dense_topic=None)))
+        if fused.dense is not None
+        else {}
+    )
+    topic = (
+        _ranks(await reader.search(replace(alone, dense=fused.dense_topic, dense_topic=None, sparse=None)))
+        if fused.dense_topic is not None and hybrid
+        else {}
     )
     keyword = (
         _ranks(await reader.search(replace(alone, dense=None, sparse=sparse)))
@@ -93,6 +103,7 @@ async def explain_moments(
             Explanation(
                 dense=by_dense,
                 keyword=_branch(keyword, best, k),
+                topic=_branch(topic, best, k),
                 relevance=relevance_of(cosine, strong_cosine),
             )
         )

@@ -365,6 +365,8 @@ def _condition(condition: plan.Condition) -> qe.FieldCondition:
             return qe.FieldCondition(key=key, range=qe.RangeFloat(gte=value))
         case plan.AtMost(key, value):
             return qe.FieldCondition(key=key, range=qe.RangeFloat(lte=value))
+        case plan.Phrase(key, phrase):
+            return qe.FieldCondition(key=key, match=qe.MatchPhrase(phrase))
         case plan.Between(key, after, before):
             window = qe.RangeDateTime(
                 gte=after.isoformat() if after else None,

@@ -359,6 +359,8 @@ def _condition(condition: plan.Condition) -> models.FieldCondition:
             return models.FieldCondition(key=key, range=models.Range(lte=value))
         case plan.Between(key, after, before):
             return models.FieldCondition(key=key, range=models.DatetimeRange(gte=after, lte=before))
+        case plan.Phrase(key, phrase):
+            return models.FieldCondition(key=key, match=models.MatchPhrase(phrase=phrase))
 
 
 def _must(where: plan.Where) -> models.Filter:

@@ -3,9 +3,10 @@
 The engine fuses the dense and BM25 branches (and the topic of a templated question, see
 `query_understanding`) itself (RRF) and returns only the fused score, so the explanation asks
 each branch again on its own, with the same filters and the same candidate depth as the fused
-query's prefetches, and reads the rank and score of each moment's best segment. A branch at 1-based rank r adds 1 / (k + r - 1) to the fused score (Qdrant's RRF); a
-segment beyond a branch's prefetch adds nothing from it. Segments with equal branch scores may
-sit in either order inside the engine's prefetch, so a rank can be off by one among ties.
+query's prefetches, and reads the rank and score of each moment's best segment. A branch at
+1-based rank r adds 1 / (k + r - 1) to the fused score (Qdrant's RRF); a segment beyond a
+branch's prefetch adds nothing from it. Segments with equal branch scores may sit in either
+order inside the engine's prefetch, so a rank can be off by one among ties.
 
 `relevance` is `strong` when the best segment's cosine similarity to the question reaches
 `strong_cosine` (calibrated on the golden sets with `python -m bench.eval.relevance`), else
@@ -78,11 +79,10 @@ async def explain_moments(
         if fused.dense is not None
         else {}
     )
-    topic = (
-        _ranks(await reader.search(replace(alone, dense=fused.dense_topic, dense_topic=None, sparse=None)))
-        if fused.dense_topic is not None and hybrid
-        else {}
-    )
+    topic: dict[str, tuple[int, float]] = {}
+    if fused.dense_topic is not None and hybrid:
+        only_topic = replace(alone, dense=fused.dense_topic, dense_topic=None, sparse=None)
+        topic = _ranks(await reader.search(only_topic))
     keyword = (
         _ranks(await reader.search(replace(alone, dense=None, sparse=sparse)))
         if sparse is not None and sparse.indices

@@ -68,7 +68,6 @@ class QueryReading:
     topic: str | None  # without its question template, when it had one: a second dense branch
     phrases: tuple[str, ...]  # quoted: every moment must say each one, word for word
 
-
     def dense_texts(self, mode: SearchMode) -> list[str]:
         """What the embedder is asked: the topic is a branch of hybrid searches only, so
         semantic scores stay cosines."""

@@ -193,9 +193,11 @@ async def compare(args: argparse.Namespace) -> None:
     corpus = qmsum() if args.corpus == "qmsum" else changelog(args.episodes)
     questions = read_questions(corpus.questions)
     names = args.variants.split(",")
-    with nullcontext(args.embedder_url) if args.embedder_url else local_embedder(
-        args.cache / "embedder.log"
-    ) as url:
+    with (
+        nullcontext(args.embedder_url)
+        if args.embedder_url
+        else local_embedder(args.cache / "embedder.log") as url
+    ):
         async with eval_embedder(url, args.cache) as embedder:
             index = await prepare_index(corpus, ChunkerConfig(), args.cache, embedder)
             texts = sorted(
@@ -235,21 +237,20 @@ async def compare(args: argparse.Namespace) -> None:
                             _rr(g, q) < _rr(b, q)
                             for g, b, q in zip(got, baseline, questions, strict=True)
                         )
-                        s = score([(g, list(q.answers)) for g, q in zip(got, questions, strict=True)])
+                        pairs = [(g, list(q.answers)) for g, q in zip(got, questions, strict=True)]
+                        s = score(pairs)
                         rows.append([scope, name, s.mrr, s.recall, s.ndcg, s.episode_mrr, up, down])
             finally:
                 shard.close()
     print(f"\n{corpus.label(ChunkerConfig())}: {len(questions)} questions")
-    print(
-        table(
-            ["scope", "variant", f"MRR@{K}", f"Recall@{K}", f"nDCG@{K}", "episode MRR", "up", "down"],
-            rows,
-        )
-    )
+    headers = ["scope", "variant", f"MRR@{K}", f"Recall@{K}", f"nDCG@{K}", "episode MRR"]
+    print(table([*headers, "up", "down"], rows))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.eval.query_variants", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.eval.query_variants", description=__doc__
+    )
     parser.add_argument("--corpus", choices=("qmsum", "changelog"), default="qmsum")
     parser.add_argument("--episodes", type=int, default=49, help="Changelog subset size")
     parser.add_argument("--variants", default=",".join(VARIANTS))

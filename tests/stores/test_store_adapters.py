@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -150,6 +150,42 @@ async def test_filters_restrict_every_mode(
     ):
         found = {h.episode_id for h in await store.reader.search(query)}
         assert found == expected
+
+
+@pytest.mark.parametrize(
+    ("phrase", "podcasts", "expected"),
+    [
+        ("talk about compost", (), ["substack:post:42#0"]),  # any case, word for word
+        ("ABOUT DNS here", (), ["ns-1#1"]),
+        ("about here", (), []),  # both words said, but not one after the other
+        ("talk about", ("Night Shift",), ["ns-1#0", "ns-1#1", "ns-1#2"]),  # with other filters
+    ],
+)
+async def test_a_phrase_filter_keeps_the_segments_that_say_it_word_for_word(
+    store: Pair, phrase: str, podcasts: tuple[str, ...], expected: list[str]
+) -> None:
+    await filled(store)
+    filters = SearchFilters(podcasts=podcasts, phrases=(phrase,))
+    dense = topic_vector("dns")
+    for query in (
+        StoreQuery(limit=10, dense=dense, filters=filters),
+        StoreQuery(limit=10, dense=dense, sparse=BM25.query(phrase), filters=filters),
+    ):
+        assert sorted(ids(await store.reader.search(query))) == expected
+
+
+async def test_a_topic_branch_is_fused_beside_the_question_and_its_keywords(store: Pair) -> None:
+    await filled(store)
+    query = StoreQuery(
+        limit=6,
+        dense=topic_vector("bees"),
+        dense_topic=topic_vector("pager"),
+        sparse=BM25.query("database"),
+    )
+    top_three = set(ids(await store.reader.search(query))[:3])
+    assert top_three == {"substack:post:42#2", "ns-1#2", "ns-1#0"}
+    without = set(ids(await store.reader.search(replace(query, dense_topic=None)))[:3])
+    assert "ns-1#0" not in without
 
 
 async def test_equal_scores_come_back_in_id_order(store: Pair) -> None:

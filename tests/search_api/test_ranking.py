@@ -58,9 +58,7 @@ def test_the_forms_meeting_questions_use_name_a_speaker() -> None:
     }
     assert named_speakers("How did PhD A approach the back-end?", hits) == {"PhD A"}
     assert named_speakers("What was Marketing's comment on it?", hits) == {"Marketing"}
-    assert named_speakers("What did the Industrial Design answer?", hits) == {
-        "Industrial Designer"
-    }
+    assert named_speakers("What did the Industrial Design answer?", hits) == {"Industrial Designer"}
 
 
 def test_a_part_said_twice_in_a_name_counts_once() -> None:

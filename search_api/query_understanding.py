@@ -19,8 +19,7 @@ _SPEECH_VERBS = (
     r"(?:think|thought|say|said|talk(?:ed)?|discuss(?:ed)?|mention(?:ed)?|propos(?:e|ed)"
     r"|recommend(?:ed)?|suggest(?:ed)?|elaborate(?:d)?|agree(?:d)?|disagree(?:d)?|conclude(?:d)?"
     r"|decide(?:d)?|learn(?:ed|t)?|question(?:ed)?|respond(?:ed)?|comment(?:ed)?|contribute(?:d)?"
-    r"|present(?:ed)?|feel|felt|put forward|debate(?:d)?|introduce(?:d)?|answer(?:ed)?"
-    r"|approach(?:ed)?|want|find|found)"
+    r"|present(?:ed)?|feel|felt|put forward|debate(?:d)?|introduce(?:d)?|answer(?:ed)?)"
 )
 _MEETING_NOUNS = (
     r"(?:discussions?|presentations?|decisions?|debates?|opinions?|ideas?|perspectives?|views?"
@@ -30,8 +29,8 @@ _MEETING_NOUNS = (
 # Who is asked about: up to four words, none of which starts a clause of its own.
 _SUBJECT = r"(?:(?!(?:when|while|that|which|if|you|your|i|we)\b)[\w'’.-]+\s+){0,4}?"
 _ABOUT = r"(?:about|on|of|over|towards|regarding|concerning|for)"
-# Each pattern is cut out of the query; what is left is the topic.
-_TEMPLATE = [
+# How a templated question starts; cut out, with the connective clauses below, it leaves the topic.
+_LEAD = [
     # "Summarize the discussion about", "Summarize Kirsty Williams' opinion on",
     # "Summarize the decision of the discussion about", "Summarize what was said about"
     rf"^\s*(?:please\s+)?(?:summari[sz]e|describe)\s+(?:what\s+was\s+(?:said|discussed)\s+"
@@ -43,11 +42,12 @@ _TEMPLATE = [
     # "What was the debate over", "What is the conclusion of the discussion about"
     rf"^\s*what(?:'s|’s|\s+was|\s+were|\s+is|\s+are)\s+(?:the\s+)?(?:\w+\s+)?{_MEETING_NOUNS}"
     rf"\s+(?:{_ABOUT}\s+)?(?:the\s+{_MEETING_NOUNS}\s+{_ABOUT}\s+)?",
-    # "... when discussing", "... when talking about", "... when presenting on"
-    r"\b(?:when|while)\s+(?:\w+ing)\b(?:\s+(?:about|on|of))?",
-    r"\band\s+why\b",
 ]
-_TEMPLATES = [re.compile(p, re.IGNORECASE) for p in _TEMPLATE]
+# "... when discussing", "... when talking about", "... and why" (only after a lead: "while
+# traveling for work" in a free question is part of its topic)
+_CLAUSE = [r"\b(?:when|while)\s+(?:\w+ing)\b(?:\s+(?:about|on|of))?", r"\band\s+why\b"]
+_LEADS = [re.compile(p, re.IGNORECASE) for p in _LEAD]
+_CLAUSES = [re.compile(p, re.IGNORECASE) for p in _CLAUSE]
 _WORD = re.compile(r"[^\W_]+")
 STOP_WORDS = frozenset(
     "a about an and any are as at be but by can could did do does for from had has have how i if "
@@ -84,14 +84,16 @@ def read_query(query: str) -> QueryReading:
 def topic(query: str) -> str:
     """The query without its question template; the query itself when no template matched or
     too little would be left."""
-    stripped, cuts = query, 0
-    for pattern in _TEMPLATES:
+    stripped, leads = query, 0
+    for pattern in _LEADS:
         stripped, n = pattern.subn(" ", stripped, count=1)
-        cuts += n
-    stripped = " ".join(stripped.replace("?", " ").split()).strip(" .,;:")
-    if not cuts or not content_words(stripped):
+        leads += n
+    if not leads:
         return query
-    return stripped
+    for pattern in _CLAUSES:
+        stripped = pattern.sub(" ", stripped, count=1)
+    stripped = " ".join(stripped.replace("?", " ").split()).strip(" .,;:")
+    return stripped if content_words(stripped) else query
 
 
 def quoted_phrases(query: str) -> tuple[str, ...]:

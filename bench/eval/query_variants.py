@@ -54,7 +54,8 @@ class Variant:
     blend: Callable[[str], str | None] = field(default=lambda q: None)  # averaged into dense
     extra: Callable[[str], str | None] = field(default=lambda q: None)  # a second dense branch
     sparse: Callable[[str], str | None] = same  # None: no BM25 branch
-    weights: tuple[float, float, float] = (1.0, 1.0, 1.0)  # dense, extra dense, BM25
+    # RRF weights of the dense, extra dense and BM25 branches, per query
+    weights: Callable[[str], tuple[float, float, float]] = field(default=lambda q: (1.0, 1.0, 1.0))
     boost: Rerank = rerank
 
 
@@ -77,6 +78,18 @@ def _main(query: str) -> str:
     return qu.topic(re.split(r"\b(?:when|while)\s+\w+ing\b", query, flags=re.IGNORECASE)[0])
 
 
+_QUESTION = re.compile(
+    r"^\s*(?:what|why|how|who|when|where|which|is|are|do|does|did|can|could|should|will|would|has"
+    r"|have|summari[sz]e|describe|please)\b|\?",
+    re.IGNORECASE,
+)
+
+
+def keywords(query: str) -> bool:
+    """Keyword-shaped: no question word first and no question mark."""
+    return not _QUESTION.search(query)
+
+
 def _new_topic(query: str) -> str | None:
     """The topic when it differs from the query (a second dense branch only then)."""
     found = qu.topic(query)
@@ -94,13 +107,21 @@ VARIANTS: dict[str, Variant] = {
     "3way-bm25topic": Variant(extra=_new_topic, sparse=qu.topic),
     "blend": Variant(blend=qu.topic),
     "blend-bm25topic": Variant(blend=qu.topic, sparse=qu.topic),
-    "topic-dense-w1.5": Variant(dense=qu.topic, weights=(1.5, 1.0, 1.0)),
-    "topic-dense-w0.7": Variant(dense=qu.topic, weights=(0.7, 1.0, 1.0)),
-    "3way-0.5-1-1": Variant(extra=_new_topic, weights=(0.5, 1.0, 1.0)),
-    "3way-1-1-1.5": Variant(extra=_new_topic, weights=(1.0, 1.0, 1.5)),
-    "3way-1-1-2": Variant(extra=_new_topic, weights=(1.0, 1.0, 2.0)),
-    "3way-1-0.5-1": Variant(extra=_new_topic, weights=(1.0, 0.5, 1.0)),
-    "3way-1-1.5-1": Variant(extra=_new_topic, weights=(1.0, 1.5, 1.0)),
+    "topic-dense-w1.5": Variant(dense=qu.topic, weights=lambda q: (1.5, 1.0, 1.0)),
+    "topic-dense-w0.7": Variant(dense=qu.topic, weights=lambda q: (0.7, 1.0, 1.0)),
+    "kw-bm25x2": Variant(weights=lambda q: (1.0, 1.0, 2.0) if keywords(q) else (1.0, 1.0, 1.0)),
+    "kw-bm25x1.5": Variant(weights=lambda q: (1.0, 1.0, 1.5) if keywords(q) else (1.0, 1.0, 1.0)),
+    "kw-bm25x3": Variant(weights=lambda q: (1.0, 1.0, 3.0) if keywords(q) else (1.0, 1.0, 1.0)),
+    "q-densex1.5": Variant(weights=lambda q: (1.0, 1.0, 1.0) if keywords(q) else (1.5, 1.0, 1.0)),
+    "q-bm25x1.5": Variant(weights=lambda q: (1.0, 1.0, 1.0) if keywords(q) else (1.0, 1.0, 1.5)),
+    "one-word-bm25x3": Variant(
+        weights=lambda q: (1.0, 1.0, 3.0) if len(qu.content_words(q)) == 1 else (1.0, 1.0, 1.0)
+    ),
+    "3way-0.5-1-1": Variant(extra=_new_topic, weights=lambda q: (0.5, 1.0, 1.0)),
+    "3way-1-1-1.5": Variant(extra=_new_topic, weights=lambda q: (1.0, 1.0, 1.5)),
+    "3way-1-1-2": Variant(extra=_new_topic, weights=lambda q: (1.0, 1.0, 2.0)),
+    "3way-1-0.5-1": Variant(extra=_new_topic, weights=lambda q: (1.0, 0.5, 1.0)),
+    "3way-1-1.5-1": Variant(extra=_new_topic, weights=lambda q: (1.0, 1.5, 1.0)),
 }
 
 
@@ -174,7 +195,7 @@ async def ask_all(
             dense,
             embed(extra) if extra is not None else None,
             bm25.query(sparse_text) if sparse_text is not None else None,
-            variant.weights,
+            variant.weights(q.text),
             q.episode_id if within else None,
             k,
         )

@@ -53,6 +53,7 @@ class Variant:
     dense: Callable[[str], str | None] = same  # None: no dense branch
     blend: Callable[[str], str | None] = field(default=lambda q: None)  # averaged into dense
     extra: Callable[[str], str | None] = field(default=lambda q: None)  # a second dense branch
+    extra_sparse: Callable[[str], str | None] = field(default=lambda q: None)  # a second BM25
     sparse: Callable[[str], str | None] = same  # None: no BM25 branch
     # RRF weights of the dense, extra dense and BM25 branches, per query
     weights: Callable[[str], tuple[float, float, float]] = field(default=lambda q: (1.0, 1.0, 1.0))
@@ -105,6 +106,7 @@ VARIANTS: dict[str, Variant] = {
     "topic-main-dense": Variant(dense=_main),
     "3way": Variant(extra=_new_topic),
     "3way-bm25topic": Variant(extra=_new_topic, sparse=qu.topic),
+    "4way": Variant(extra=_new_topic, extra_sparse=_new_topic),
     "blend": Variant(blend=qu.topic),
     "blend-bm25topic": Variant(blend=qu.topic, sparse=qu.topic),
     "topic-dense-w1.5": Variant(dense=qu.topic, weights=lambda q: (1.5, 1.0, 1.0)),
@@ -138,6 +140,7 @@ def _request(
     weights: tuple[float, float, float],
     episode_id: str | None,
     k: int,
+    extra_sparse: SparseVector | None = None,
 ) -> qe.QueryRequest | None:
     """The service's ranking request (`stores.edge`), with weights and the within filter."""
     depth = depth_for(K + 1, 1)
@@ -154,6 +157,9 @@ def _request(
     if sparse is not None and sparse.indices:
         bm25 = qe.SparseVector(indices=sparse.indices, values=sparse.values)
         branches.append((SPARSE, bm25, weights[2]))
+    if extra_sparse is not None and extra_sparse.indices:
+        bm25 = qe.SparseVector(indices=extra_sparse.indices, values=extra_sparse.values)
+        branches.append((SPARSE, bm25, 1.0))
     if not branches:
         return None
     if len(branches) == 1:
@@ -198,6 +204,7 @@ async def ask_all(
             variant.weights(q.text),
             q.episode_id if within else None,
             k,
+            bm25.query(more) if (more := variant.extra_sparse(q.text)) else None,
         )
         points = shard.query(request) if request is not None else []
         hits = ranked(hit(p.id, p.score, p.payload) for p in points)

@@ -182,10 +182,10 @@ async def test_a_topic_branch_is_fused_beside_the_question_and_its_keywords(stor
         dense_topic=topic_vector("pager"),
         sparse=BM25.query("database"),
     )
-    top_three = set(ids(await store.reader.search(query))[:3])
-    assert top_three == {"substack:post:42#2", "ns-1#2", "ns-1#0"}
-    without = set(ids(await store.reader.search(replace(query, dense_topic=None)))[:3])
-    assert "ns-1#0" not in without
+    fused = ids(await store.reader.search(query))
+    assert {"substack:post:42#2", "ns-1#2"} <= set(fused[:3])  # the question's and BM25's best
+    without = ids(await store.reader.search(replace(query, dense_topic=None)))
+    assert without.index("ns-1#0") > fused.index("ns-1#0")  # the topic's best rises
 
 
 async def test_equal_scores_come_back_in_id_order(store: Pair) -> None:

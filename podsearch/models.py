@@ -199,6 +199,7 @@ class StoreQuery:
     sparse: SparseVector | None = None
     # A second dense branch: the question's topic without its template words (fused with both)
     dense_topic: list[float] | None = None
+    keyword_weight: float = 1.0  # RRF weight of the BM25 branch against each dense one
     filters: SearchFilters = field(default_factory=SearchFilters)
     rrf_k: int = 60
     score_threshold: float | None = None

@@ -58,6 +58,9 @@ STOP_WORDS = frozenset(
 
 
 _QUOTE = re.compile(r'["“”]')
+# One word ("kubernetes", "the pager") says little to an embedding model and exactly what to
+# look for to BM25: its BM25 ranks count three times a dense one's in the fusion.
+KEYWORD_FIRST = 3.0
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,7 @@ class QueryReading:
     text: str  # as typed: BM25 and the first dense branch see it whole
     topic: str | None  # without its question template, when it had one: a second dense branch
     phrases: tuple[str, ...]  # quoted: every moment must say each one, word for word
+    keyword_weight: float  # RRF weight of BM25: keyword-first for a one-word query
 
     def dense_texts(self, mode: SearchMode) -> list[str]:
         """What the embedder is asked: the topic is a branch of hybrid searches only, so
@@ -78,7 +82,13 @@ class QueryReading:
 
 def read_query(query: str) -> QueryReading:
     found = topic(query)
-    return QueryReading(query, found if found != query else None, quoted_phrases(query))
+    one_word = len(content_words(query)) == 1
+    return QueryReading(
+        query,
+        found if found != query else None,
+        quoted_phrases(query),
+        KEYWORD_FIRST if one_word else 1.0,
+    )
 
 
 def topic(query: str) -> str:

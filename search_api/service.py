@@ -162,6 +162,7 @@ class SearchService:
                 dense=dense,
                 sparse=sparse,
                 dense_topic=topic,
+                keyword_weight=reading.keyword_weight,
                 filters=filters,
                 rrf_k=params.rrf_k or self.options.rrf_k,
                 score_threshold=params.score_threshold,

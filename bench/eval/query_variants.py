@@ -116,6 +116,18 @@ VARIANTS: dict[str, Variant] = {
     "kw-bm25x3": Variant(weights=lambda q: (1.0, 1.0, 3.0) if keywords(q) else (1.0, 1.0, 1.0)),
     "q-densex1.5": Variant(weights=lambda q: (1.0, 1.0, 1.0) if keywords(q) else (1.5, 1.0, 1.0)),
     "q-bm25x1.5": Variant(weights=lambda q: (1.0, 1.0, 1.0) if keywords(q) else (1.0, 1.0, 1.5)),
+    "3way+free-q-bm25x1.5": Variant(
+        extra=_new_topic,
+        weights=lambda q: (
+            (1.0, 1.0, 1.5) if not keywords(q) and _new_topic(q) is None else (1.0, 1.0, 1.0)
+        ),
+    ),
+    "3way+free-q-bm25x2": Variant(
+        extra=_new_topic,
+        weights=lambda q: (
+            (1.0, 1.0, 2.0) if not keywords(q) and _new_topic(q) is None else (1.0, 1.0, 1.0)
+        ),
+    ),
     "one-word-bm25x3": Variant(
         weights=lambda q: (1.0, 1.0, 3.0) if len(qu.content_words(q)) == 1 else (1.0, 1.0, 1.0)
     ),

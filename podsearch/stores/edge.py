@@ -423,5 +423,6 @@ def _request(search: plan.SearchPlan) -> qe.QueryRequest:
         qe.Prefetch(limit=search.prefetch_limit, query=_nearest(branch), filter=flt)
         for branch in search.branches
     ]
-    fusion: Any = qe.Fusion.Rrf(k=search.rrf_k)  # the stub types Rrf apart from Fusion
+    # the stub types Rrf apart from Fusion
+    fusion: Any = qe.Fusion.Rrf(k=search.rrf_k, weights=search.weights)
     return qe.QueryRequest(query=fusion, prefetches=prefetches, **common)

@@ -98,6 +98,7 @@ class Branch:
 
     using: str
     vector: list[float] | SparseVector
+    weight: float = 1.0  # in RRF: rank r adds 1 / (r / weight + k - 1)
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,12 @@ class SearchPlan:
     def fused(self) -> bool:
         return len(self.branches) > 1
 
+    @property
+    def weights(self) -> list[float] | None:
+        """The branches' RRF weights; None when all are equal."""
+        weights = [b.weight for b in self.branches]
+        return None if len(set(weights)) == 1 else weights
+
 
 def plan_search(query: StoreQuery) -> SearchPlan | None:
     """None when there is nothing to rank (a stop-word-only keyword query has no terms)."""
@@ -124,7 +131,7 @@ def plan_search(query: StoreQuery) -> SearchPlan | None:
         if query.dense_topic is not None:
             branches.append(Branch(DENSE, query.dense_topic))
     if query.sparse is not None and query.sparse.indices:
-        branches.append(Branch(SPARSE, query.sparse))
+        branches.append(Branch(SPARSE, query.sparse, query.keyword_weight))
     if not branches:
         return None
     return SearchPlan(

@@ -269,7 +269,7 @@ class QdrantServerStore:
                 response = await self._client.query_points(
                     self._collection,
                     prefetch=prefetch,
-                    query=models.RrfQuery(rrf=models.Rrf(k=search.rrf_k)),
+                    query=models.RrfQuery(rrf=models.Rrf(k=search.rrf_k, weights=search.weights)),
                     **common,
                 )
         except (ApiException, OSError) as exc:

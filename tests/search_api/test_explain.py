@@ -71,3 +71,14 @@ async def test_a_templated_question_explains_its_topic_branch_too(
     assert topics >= 1
     plain = await get(client, q="on-call burnout", limit=10, explain="true")
     assert all(m["explain"]["topic"] is None for m in plain["results"])
+
+
+async def test_a_one_word_query_weighs_its_keyword_ranks_three_times(
+    client: httpx.AsyncClient,
+) -> None:
+    body = await get(client, q="the compost", limit=5, explain="true")
+    top = body["results"][0]
+    why = top["explain"]
+    assert why["keyword"]["fused"] == pytest.approx(1 / (why["keyword"]["rank"] / 3 + 60 - 1))
+    parts = [b["fused"] for b in (why["dense"], why["keyword"]) if b is not None]
+    assert top["score"] == pytest.approx(sum(parts), rel=1e-5)

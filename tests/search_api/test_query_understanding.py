@@ -67,3 +67,11 @@ def test_only_a_hybrid_search_embeds_the_topic_too() -> None:
 )
 def test_quoted_phrases_are_read_in_pairs_of_quotes(query: str, phrases: tuple[str, ...]) -> None:
     assert quoted_phrases(query) == phrases
+
+
+@pytest.mark.parametrize(
+    ("query", "weight"),
+    [("kubernetes", 3.0), ("the pager?", 3.0), ("pager duty", 1.0), ("what is it", 1.0)],
+)
+def test_a_one_word_query_is_keyword_first(query: str, weight: float) -> None:
+    assert read_query(query).keyword_weight == weight

@@ -188,6 +188,15 @@ async def test_a_topic_branch_is_fused_beside_the_question_and_its_keywords(stor
     assert without.index("ns-1#0") > fused.index("ns-1#0")  # the topic's best rises
 
 
+async def test_a_keyword_weight_counts_bm25_ranks_that_many_times(store: Pair) -> None:
+    await filled(store)
+    query = StoreQuery(limit=3, dense=topic_vector("database"), sparse=BM25.query("database"))
+    for weight, score in ((1.0, 2 / 60), (3.0, 1 / 60 + 1 / (1 / 3 + 59))):
+        (top, *_) = await store.reader.search(replace(query, keyword_weight=weight))
+        assert ids([top]) == ["ns-1#2"]  # first in both branches
+        assert top.score == pytest.approx(score, rel=1e-5)
+
+
 async def test_equal_scores_come_back_in_id_order(store: Pair) -> None:
     await store.writer.prepare(tiny_meta())
     for episode_id in ("c", "a", "b"):

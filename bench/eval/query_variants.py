@@ -3,10 +3,10 @@ again with other texts for the dense and BM25 branches, other RRF weights or ano
 boost, each ranked by the engine and merged into moments by the service's own code.
 
     python -m bench.eval.query_variants --corpus qmsum --cache /work/evalcache-i11b
-    python -m bench.eval.query_variants --corpus changelog --episodes 49 --variants base,topic
+    python -m bench.eval.query_variants --corpus changelog --episodes 49 --variants service,3way
 
-The first variant (`base`) is the service's hybrid search; the script checks it reproduces
-`SearchService` and prints, per variant, the scores and how many questions moved up or down.
+The script checks that variant `service` reproduces `SearchService` and prints, per variant,
+the scores and how many questions moved up or down against the first variant asked.
 """
 
 from __future__ import annotations
@@ -97,45 +97,60 @@ def _new_topic(query: str) -> str | None:
     return found if found != query else None
 
 
+EQUAL = (1.0, 1.0, 1.0)
+Shape = Callable[[str], bool]
+
+
+def bm25_weight(weight: float, when: Shape) -> Callable[[str], tuple[float, float, float]]:
+    return lambda q: (1.0, 1.0, weight) if when(q) else EQUAL
+
+
+def weights(dense: float, topic: float, bm25: float) -> Callable[[str], tuple[float, float, float]]:
+    return lambda q: (dense, topic, bm25)
+
+
+def free_question(query: str) -> bool:
+    return not keywords(query) and _new_topic(query) is None
+
+
+def one_word(query: str) -> bool:
+    return qu.read_query(query).keyword_weight != 1.0
+
+
+# The first is the baseline of the up/down counts; `service` is what SearchService does.
 VARIANTS: dict[str, Variant] = {
-    "base": Variant(),
+    "question-only": Variant(),  # hybrid before query understanding: no topic, equal weights
+    "service": Variant(extra=_new_topic, weights=bm25_weight(qu.KEYWORD_FIRST, one_word)),
+    # the topic instead of the question, in one branch or both, or averaged with it
     "topic-dense": Variant(dense=qu.topic),
+    "topic-main-dense": Variant(dense=_main),  # without the "when discussing Y" part
     "topic-bm25": Variant(sparse=qu.topic),
     "topic-both": Variant(dense=qu.topic, sparse=qu.topic),
-    "no-boost": Variant(boost=lambda q, hits: list(hits)),
-    "topic-main-dense": Variant(dense=_main),
+    "blend": Variant(blend=qu.topic),
+    "blend-bm25topic": Variant(blend=qu.topic, sparse=qu.topic),
+    # the topic as a third branch (`3way`, what the service keeps), and with BM25 of the topic
     "3way": Variant(extra=_new_topic),
     "3way-bm25topic": Variant(extra=_new_topic, sparse=qu.topic),
     "4way": Variant(extra=_new_topic, extra_sparse=_new_topic),
-    "blend": Variant(blend=qu.topic),
-    "blend-bm25topic": Variant(blend=qu.topic, sparse=qu.topic),
-    "topic-dense-w1.5": Variant(dense=qu.topic, weights=lambda q: (1.5, 1.0, 1.0)),
-    "topic-dense-w0.7": Variant(dense=qu.topic, weights=lambda q: (0.7, 1.0, 1.0)),
-    "kw-bm25x2": Variant(weights=lambda q: (1.0, 1.0, 2.0) if keywords(q) else (1.0, 1.0, 1.0)),
-    "kw-bm25x1.5": Variant(weights=lambda q: (1.0, 1.0, 1.5) if keywords(q) else (1.0, 1.0, 1.0)),
-    "kw-bm25x3": Variant(weights=lambda q: (1.0, 1.0, 3.0) if keywords(q) else (1.0, 1.0, 1.0)),
-    "q-densex1.5": Variant(weights=lambda q: (1.0, 1.0, 1.0) if keywords(q) else (1.5, 1.0, 1.0)),
-    "q-bm25x1.5": Variant(weights=lambda q: (1.0, 1.0, 1.0) if keywords(q) else (1.0, 1.0, 1.5)),
-    "3way+free-q-bm25x1.5": Variant(
-        extra=_new_topic,
-        weights=lambda q: (
-            (1.0, 1.0, 1.5) if not keywords(q) and _new_topic(q) is None else (1.0, 1.0, 1.0)
-        ),
-    ),
-    "3way+free-q-bm25x2": Variant(
-        extra=_new_topic,
-        weights=lambda q: (
-            (1.0, 1.0, 2.0) if not keywords(q) and _new_topic(q) is None else (1.0, 1.0, 1.0)
-        ),
-    ),
-    "one-word-bm25x3": Variant(
-        weights=lambda q: (1.0, 1.0, 3.0) if len(qu.content_words(q)) == 1 else (1.0, 1.0, 1.0)
-    ),
-    "3way-0.5-1-1": Variant(extra=_new_topic, weights=lambda q: (0.5, 1.0, 1.0)),
-    "3way-1-1-1.5": Variant(extra=_new_topic, weights=lambda q: (1.0, 1.0, 1.5)),
-    "3way-1-1-2": Variant(extra=_new_topic, weights=lambda q: (1.0, 1.0, 2.0)),
-    "3way-1-0.5-1": Variant(extra=_new_topic, weights=lambda q: (1.0, 0.5, 1.0)),
-    "3way-1-1.5-1": Variant(extra=_new_topic, weights=lambda q: (1.0, 1.5, 1.0)),
+    # RRF weights: (question, topic, BM25), for every query or per query shape
+    "3way-0.5-1-1": Variant(extra=_new_topic, weights=weights(0.5, 1, 1)),
+    "3way-1-0.5-1": Variant(extra=_new_topic, weights=weights(1, 0.5, 1)),
+    "3way-1-1.5-1": Variant(extra=_new_topic, weights=weights(1, 1.5, 1)),
+    "3way-1-1-1.5": Variant(extra=_new_topic, weights=weights(1, 1, 1.5)),
+    "3way-1-1-2": Variant(extra=_new_topic, weights=weights(1, 1, 2)),
+    "topic-dense-w0.7": Variant(dense=qu.topic, weights=weights(0.7, 1, 1)),
+    "topic-dense-w1.5": Variant(dense=qu.topic, weights=weights(1.5, 1, 1)),
+    "kw-bm25x1.5": Variant(weights=bm25_weight(1.5, keywords)),
+    "kw-bm25x2": Variant(weights=bm25_weight(2, keywords)),
+    "kw-bm25x3": Variant(weights=bm25_weight(3, keywords)),
+    "q-bm25x1.5": Variant(weights=bm25_weight(1.5, lambda q: not keywords(q))),
+    "3way+free-q-bm25x1.5": Variant(extra=_new_topic, weights=bm25_weight(1.5, free_question)),
+    "3way+free-q-bm25x2": Variant(extra=_new_topic, weights=bm25_weight(2, free_question)),
+    "one-word-bm25x3": Variant(weights=bm25_weight(3, one_word)),
+    # the speaker boost
+    "no-boost": Variant(boost=lambda q, hits: list(hits)),
+    "boost-x2": Variant(boost=boost_by(2.0)),
+    "boost-x3": Variant(boost=boost_by(3.0)),
 }
 
 
@@ -265,9 +280,9 @@ async def compare(args: argparse.Namespace) -> None:
                         got = await ask_all(
                             shard, vectors.__getitem__, questions, VARIANTS[name], scope == "within"
                         )
-                        if name == "base" and scope == "across":
+                        if name == "service" and scope == "across":
                             agree = sum(a == b for a, b in zip(got, served, strict=True))
-                            print(f"base reproduced SearchService in {agree}/{len(questions)}")
+                            print(f"service reproduced SearchService in {agree}/{len(questions)}")
                         baseline = baseline or got
                         up = sum(
                             _rr(g, q) > _rr(b, q)

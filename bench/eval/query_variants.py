@@ -97,6 +97,22 @@ def _new_topic(query: str) -> str | None:
     return found if found != query else None
 
 
+_WH = re.compile(
+    r"^\s*(?:what|why|how|who|when|where|which)(?:'s|’s)?\s+(?:(?:did|does|do|is|are|was|were"
+    r"|would|can|could|should|will|has|have)\s+)?",
+    re.IGNORECASE,
+)
+
+
+def _any_topic(query: str) -> str | None:
+    """The template topic, or else the question without its question word and auxiliary."""
+    found = _new_topic(query)
+    if found is not None:
+        return found
+    stripped = _WH.sub("", query, count=1).rstrip("?")
+    return stripped if stripped != query and qu.content_words(stripped) else None
+
+
 EQUAL = (1.0, 1.0, 1.0)
 Shape = Callable[[str], bool]
 
@@ -130,6 +146,7 @@ VARIANTS: dict[str, Variant] = {
     "blend-bm25topic": Variant(blend=qu.topic, sparse=qu.topic),
     # the topic as a third branch (`3way`, what the service keeps), and with BM25 of the topic
     "3way": Variant(extra=_new_topic),
+    "3way-any-question": Variant(extra=_any_topic),
     "3way-bm25topic": Variant(extra=_new_topic, sparse=qu.topic),
     "4way": Variant(extra=_new_topic, extra_sparse=_new_topic),
     # RRF weights: (question, topic, BM25), for every query or per query shape

@@ -25,7 +25,7 @@ _SPEECH = re.compile(
     r"\b(say|says|said|saying|think|thinks|thought|feel|feels|felt|suggest\w*|propos\w*"
     r"|mention\w*|argu\w*|explain\w*|describ\w*|believ\w*|opinions?|views?|contribut\w*"
     r"|recommend\w*|talk\w*|discuss\w*|agree\w*|disagree\w*|present\w*|respon\w*|comment\w*"
-    r"|elaborat\w*|perspectives?|positions?|stance|question\w*|answer\w*|learn\w*|conclu\w*"
+    r"|elaborat\w*|perspectives?|positions?|stance|question(?:ed)?|answer\w*|learn(?:ed|t)?|conclu\w*"
     r"|decid\w*|introduc\w*|approach\w*)\b",
     re.IGNORECASE,
 )

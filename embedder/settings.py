@@ -58,6 +58,24 @@ class InstructorSettings(BaseModel):
     _check_dtype = field_validator("dtype", mode="before")(_dtype)
 
 
+class RerankSettings(BaseModel):
+    """The optional cross-encoder behind `POST /v1/rerank`; without a folder the route answers
+    404 `rerank_unavailable`. Only a local folder is loaded: nothing is downloaded."""
+
+    model_path: Path | None = Field(
+        None, description="A cross-encoder folder, e.g. cross-encoder/ms-marco-MiniLM-L-6-v2."
+    )
+    model_id: str | None = Field(
+        None, description="Answered as `model`; default: the id pinned in the folder, else its name."
+    )
+    model_sha256: str | None = Field(
+        None, pattern=r"^[0-9a-f]{64}$", description="Expected sha256 of model.safetensors."
+    )
+    max_length: int = Field(512, ge=16, le=8192, description="Tokens per (query, document) pair.")
+    max_documents: int = Field(256, ge=1, le=2048, description="Most documents per request.")
+    batch_size: int = Field(32, ge=1, le=1024, description="Pairs per forward pass.")
+
+
 class EmbedderServerSettings(BaseModel):
     """What the service loads and how it listens."""
 
@@ -77,7 +95,8 @@ class EmbedderServerSettings(BaseModel):
         description="Expected sha256 of model.safetensors (default: the backend's pinned one).",
     )
     instructor: InstructorSettings = Field(default_factory=InstructorSettings)
-    token: SecretStr | None = Field(default=None, description="Bearer token for /v1/embeddings.")
+    rerank: RerankSettings = Field(default_factory=RerankSettings)
+    token: SecretStr | None = Field(default=None, description="Bearer token for /v1/ routes.")
     allow_no_token: bool = Field(
         default=False,
         description="Listen on a non-loopback address without a token (a private network).",

@@ -24,6 +24,7 @@ DOCUMENT_INSTRUCTION = "Represent the podcast transcript passage for retrieval:"
 QUERY_INSTRUCTION = (
     "Represent the podcast listener question for retrieving relevant transcript passages:"
 )
+RERANK_MODEL = "cross-encoder/ms-marco-MiniLM-L-6-v2"
 Dtype = Literal["float32", "bfloat16"]
 _DTYPE_ALIASES = {"fp32": "float32", "float": "float32", "bf16": "bfloat16"}
 _FP16 = {"float16", "fp16", "half"}
@@ -66,7 +67,7 @@ class RerankSettings(BaseModel):
         None, description="A cross-encoder folder, e.g. cross-encoder/ms-marco-MiniLM-L-6-v2."
     )
     model_id: str | None = Field(
-        None, description="Answered as `model`; default: the id pinned in the folder, else its name."
+        None, description="Answered as `model`; default: the folder's pinned id, else its name."
     )
     model_sha256: str | None = Field(
         None, pattern=r"^[0-9a-f]{64}$", description="Expected sha256 of model.safetensors."
@@ -160,6 +161,15 @@ class ModalSettings(BaseModel):
     volume: str = Field("podsearch-models", description="modal.Volume that caches the weights.")
     models_dir: Path = Field(Path("/models"), description="Where containers mount the Volume.")
     instructor: InstructorSettings = Field(default_factory=InstructorSettings)
+    rerank_model_id: str = Field(
+        RERANK_MODEL, min_length=1, description="The cross-encoder baked into the reranker image."
+    )
+    rerank_revision: str | None = Field(
+        None, description="Its commit; default: the one the image build resolves and pins."
+    )
+    rerank_dir: Path = Field(Path("/reranker"), description="Where the reranker image holds it.")
+    rerank_min_containers: int = Field(0, ge=0, description="Warm reranker GPUs (cost!).")
+    rerank_max_containers: int = Field(2, ge=1)
     query_min_containers: int = Field(0, ge=0, description="Warm GPUs kept for queries (cost!).")
     query_max_containers: int = Field(4, ge=1)
     query_scaledown_s: int = Field(120, ge=2, le=3600, description="Idle seconds before stop.")

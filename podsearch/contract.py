@@ -9,6 +9,7 @@ JSON twice. `validate_vectors` and `validate_ranking` run on both sides of the w
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
@@ -155,7 +156,7 @@ def validate_ranking(results: Sequence[RerankResult], documents: int, top_n: int
     scores = [r.relevance_score for r in results]
     if not all(math.isfinite(s) for s in scores):
         raise EmbedderResponseInvalid("a rerank score is not finite")
-    if any(a < b for a, b in zip(scores, scores[1:], strict=False)):
+    if any(a < b for a, b in itertools.pairwise(scores)):
         raise EmbedderResponseInvalid("rerank results are not best first")
 
 

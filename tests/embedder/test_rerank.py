@@ -106,7 +106,9 @@ async def test_the_token_and_the_body_limit_guard_the_route(tiny_reranker: Reran
         headers = {"Authorization": f"Bearer {TOKEN}"}
         huge = {"query": QUERY, "documents": ["pager " * 500]}
         too_big = await client.post("/v1/rerank", json=huge, headers=headers)
-        fine = await client.post("/v1/rerank", json={"query": QUERY, "documents": ["a"]}, headers=headers)
+        fine = await client.post(
+            "/v1/rerank", json={"query": QUERY, "documents": ["a"]}, headers=headers
+        )
     assert code_of(anonymous) == (401, "unauthorized")
     assert code_of(too_big) == (413, "body_too_large")
     assert fine.status_code == 200

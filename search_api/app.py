@@ -48,11 +48,8 @@ def create_app(
         # Clients are created here, inside the server's event loop, and closed with it.
         own_embedder = embedder or open_embedder(settings.embedder)
         own_reader = reader or open_reader(settings.store)
-        if reranker is None and isinstance(own_embedder, RemoteEmbedder):
-            reranker_used: Reranker | None = own_embedder
-        else:
-            reranker_used = reranker
-        service = SearchService(own_embedder, own_reader, options, metrics, reranker_used)
+        remote = own_embedder if isinstance(own_embedder, RemoteEmbedder) else None
+        service = SearchService(own_embedder, own_reader, options, metrics, reranker or remote)
         await _check_at_startup(service, options.ready_deadline_s)
         app.state.service = service
         app.state.chat = ChatClient(settings.llm) if settings.llm.url else None

@@ -17,9 +17,9 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass
 
-from podsearch.errors import EmbedderError, RerankUnavailable
+from podsearch.errors import EmbedderError, EmbedderResponseInvalid, RerankUnavailable
 from podsearch.ports import Reranker, SegmentReader
-from search_api.embedder_link import why_degraded
+from search_api.embedder_link import why_degraded, within_deadline
 from search_api.moments import MomentDraft
 
 log = logging.getLogger("podsearch.api")
@@ -72,10 +72,19 @@ class RerankStage:
                 if hit.id in payloads:
                     owners.append(n)
                     texts.append(payloads[hit.id].text)
+        if not texts:
+            return moments, RerankOutcome(False, reason="no candidates")
+        reranker = self.reranker
+        circuit = getattr(reranker, "rerank_circuit", None)  # a RemoteEmbedder's
         try:
-            answer = await self.reranker.rerank(query, texts, deadline_s=self.deadline_s)
+            answer = await within_deadline(
+                circuit, self.deadline_s, lambda: reranker.rerank(query, texts)
+            )
         except RerankUnavailable:
             return moments, RerankOutcome(False, reason="the embedder has no reranker")
+        except EmbedderResponseInvalid as exc:
+            log.error("search not reranked, invalid scores: %s", exc)
+            return moments, RerankOutcome(False, reason="reranker failed: invalid scores")
         except (EmbedderError, TimeoutError) as exc:
             log.warning("search not reranked: %s", exc)
             reason = f"reranker unavailable: {why_degraded(exc, self.deadline_s)}"

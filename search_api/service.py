@@ -133,7 +133,8 @@ class SearchService:
             model = f"{recipe.model_id}@{recipe.revision}"
             return await self.cache.embed(query, model, await self.reader.generation())
 
-        vector, hit = await within_deadline(self.embedder, self.options.embed_deadline_s, embed)
+        circuit = getattr(self.embedder, "circuit", None)  # a RemoteEmbedder's
+        vector, hit = await within_deadline(circuit, self.options.embed_deadline_s, embed)
         timings.embed_ms = _ms_since(started)
         self.metrics.stage.labels("embed").observe(timings.embed_ms / 1000)
         return vector, hit

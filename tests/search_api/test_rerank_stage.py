@@ -5,6 +5,8 @@ store's order and says why instead of failing the search."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -45,9 +47,18 @@ def embedder_service(reranker: RerankBackend | None) -> RemoteEmbedder:
 
 @asynccontextmanager
 async def api(
-    index_root: Path, embedder: Embedder, depth: int = DEPTH, reranker: Reranker | None = None
+    index_root: Path,
+    embedder: Embedder,
+    depth: int = DEPTH,
+    reranker: Reranker | None = None,
+    deadline_s: float = 2.0,
 ) -> AsyncIterator[httpx.AsyncClient]:
-    options = ApiOptions(rerank_depth=depth, embed_deadline_s=2, rate_limit_per_minute=0)
+    options = ApiOptions(
+        rerank_depth=depth,
+        rerank_deadline_s=deadline_s,
+        embed_deadline_s=2,
+        rate_limit_per_minute=0,
+    )
     app = create_app(
         ApiSettings(api=options),
         embedder=embedder,
@@ -160,6 +171,41 @@ async def test_an_unreachable_reranker_costs_the_search_only_its_second_stage(
     assert not after["degraded"] and after["mode"] == "hybrid"
     assert dead.circuit.snapshot().consecutive_failures == 0  # the embedder's circuit: untouched
     assert dead.rerank_circuit.snapshot().consecutive_failures == 1
+
+
+async def test_a_hung_reranker_costs_its_deadline_until_its_circuit_opens(
+    index_root: Path,
+) -> None:
+    async def hung(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(60)
+        raise AssertionError("never answers")
+
+    reranker = remote("http://reranker", httpx.MockTransport(hung))
+    async with api(index_root, HashEmbedder(), reranker=reranker, deadline_s=0.2) as client:
+        reasons = [
+            (await search(client, q=f"{QUERY} {n}"))["rerank"]["reason"]
+            for n in range(reranker.rerank_circuit.failure_threshold + 1)
+        ]
+
+    assert all(r == "reranker unavailable: no answer within 0.2 s" for r in reasons[:-1])
+    assert reasons[-1] == "reranker unavailable: circuit open after repeated failures"
+
+
+async def test_unusable_scores_are_never_used(index_root: Path) -> None:
+    def nan_scores(request: httpx.Request) -> httpx.Response:
+        documents = json.loads(request.content)["documents"]
+        results = [{"index": i, "relevance_score": float("nan")} for i in range(len(documents))]
+        body = json.dumps({"model": "m", "results": results})  # Python writes NaN; JSON parses it
+        return httpx.Response(200, content=body.encode())
+
+    reranker = remote("http://reranker", httpx.MockTransport(nan_scores))
+    async with api(index_root, HashEmbedder(), depth=0) as plain:
+        before = await search(plain)
+    async with api(index_root, HashEmbedder(), reranker=reranker) as client:
+        after = await search(client)
+
+    assert places(after) == places(before)
+    assert after["rerank"]["reason"] == "reranker failed: invalid scores"
 
 
 async def test_with_the_embedder_down_the_search_degrades_and_skips_the_reranker(

@@ -34,12 +34,7 @@ class Reranker(Protocol):
     stage (`RemoteEmbedder`: the embedding service's `/v1/rerank`)."""
 
     async def rerank(
-        self,
-        query: str,
-        documents: Sequence[str],
-        *,
-        top_n: int | None = None,
-        deadline_s: float | None = None,
+        self, query: str, documents: Sequence[str], *, top_n: int | None = None
     ) -> RerankResponse:
         """Results best first, or an EmbedderError (RerankUnavailable: no model there)."""
         ...

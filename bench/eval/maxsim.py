@@ -1,8 +1,8 @@
 """Sentence-level late interaction, measured offline: does MaxSim over a candidate's sentences
 rank the right moment higher than the window's single vector?
 
-    python -m bench.eval.maxsim --corpus qmsum --cache /work/evalcache
-    python -m bench.eval.maxsim --corpus changelog --episodes 49
+    python -m bench.eval.maxsim --corpus qmsum
+    python -m bench.eval.maxsim --corpus changelog --episodes 49 --depth 10
 
 Every question is asked through `SearchService` as the API asks it (across the corpus and within
 its episode); its candidate segments (the store's ranked hits, speaker boost applied) are then
@@ -42,9 +42,10 @@ MIN_WORDS = 8  # shorter sentences ("Yeah.", "OK, right.") join the next one
 MAX_WORDS = 40  # longer ones (or unpunctuated talk) are cut into pieces of about SPLIT_WORDS
 SPLIT_WORDS = 25
 DEPTH = 30  # candidates re-scored (best served first); the rest keep their place behind them
+HEADERS = ["system", f"MRR@{K}", f"Recall@{K}", f"nDCG@{K}", "episode MRR", "RR up", "RR down"]
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+")
 
-# One candidate: its served hit, its MaxSim, and its served rank (0-based).
+# (candidates in served order, their MaxSim scores, the RRF k) -> the candidates re-scored.
 Rescore = Callable[[Sequence[SegmentHit], Sequence[float], int], list[SegmentHit]]
 
 
@@ -127,17 +128,17 @@ VARIANTS: dict[str, Rescore] = {
 
 
 async def _candidates(
-    service: SearchService, question: Question, within: bool
+    service: SearchService, question: Question, within: bool, depth: int
 ) -> tuple[list[Span], list[SegmentHit], list[list[float]]]:
     """The served top-K moments, the ranked candidate segments behind them, and the cosines
-    between the query and each of the first DEPTH candidates' sentences."""
+    between the query and each of the first `depth` candidates' sentences."""
     filters = SearchFilters(episode_ids=(question.episode_id,) if within else ())
     params = SearchParams(query=question.text, mode=SearchMode.hybrid, limit=K, filters=filters)
     page = await service.run(params)
     served = [Span(m.episode_id, m.start, m.end) for m in page.moments]
     hits = rerank(question.text, await service.reader.search(page.store_query))
     texts = await service.reader.fetch([h.id for h in hits])
-    split = [sentences(texts[h.id].text) for h in hits[:DEPTH]]
+    split = [sentences(texts[h.id].text) for h in hits[:depth]]
     flat = list(dict.fromkeys(s for parts in split for s in parts))
     matrix = np.asarray(await service.embedder.embed(flat, "document"))
     assert page.store_query.dense is not None
@@ -154,21 +155,25 @@ def _spans(hits: Sequence[SegmentHit]) -> list[Span]:
 def _rescored(
     hits: list[SegmentHit], maxsim: list[float], rescore: Rescore, rrf_k: int
 ) -> list[SegmentHit]:
-    """The first DEPTH hits in their new order, then the rest as served; scores say the order."""
-    head = sorted(rescore(hits[:DEPTH], maxsim, rrf_k), key=lambda h: (-h.score, h.id))
-    return [replace(h, score=-rank) for rank, h in enumerate([*head, *hits[DEPTH:]])]
+    """The re-scored first hits in their new order, then the rest as served; scores say the
+    order."""
+    depth = len(maxsim)
+    head = sorted(rescore(hits[:depth], maxsim, rrf_k), key=lambda h: (-h.score, h.id))
+    return [replace(h, score=-rank) for rank, h in enumerate([*head, *hits[depth:]])]
 
 
 def _rr(results: list[Span], question: Question) -> float:
     return reciprocal_rank(gains(results, question.answers))
 
 
-async def compare(service: SearchService, questions: list[Question], within: bool) -> list[list]:
+async def compare(
+    service: SearchService, questions: list[Question], within: bool, depth: int
+) -> list[list]:
     """One row per system: scores, and questions whose reciprocal rank rose / fell."""
     runs: dict[str, list[list[Span]]] = {"served (hybrid)": [], "replayed": []}
     rrf_k = service.options.rrf_k
     for question in questions:
-        served, hits, cosines = await _candidates(service, question, within)
+        served, hits, cosines = await _candidates(service, question, within, depth)
         runs["served (hybrid)"].append(served)
         runs["replayed"].append(_spans(hits))
         for aggregate, of in AGGREGATES.items():
@@ -195,23 +200,9 @@ async def run(args: argparse.Namespace, url: str) -> None:
         index = await prepare_index(corpus, chunker, args.cache, embedder)
         async with open_service(index, embedder) as service:
             for scope in ("across", "within"):
-                rows = await compare(service, questions, within=scope == "within")
+                rows = await compare(service, questions, scope == "within", args.depth)
                 print(f"\n{corpus.label(chunker)}, {scope}, {len(questions)} questions")
-                print(
-                    table(
-                        [
-                            "system",
-                            f"MRR@{K}",
-                            f"Recall@{K}",
-                            f"nDCG@{K}",
-                            "episode MRR",
-                            "RR up",
-                            "RR down",
-                        ],
-                        rows,
-                    ),
-                    flush=True,
-                )
+                print(table(HEADERS, rows), flush=True)
     print(machine())
 
 
@@ -223,6 +214,7 @@ def arguments() -> argparse.Namespace:
     )
     parser.add_argument("--corpus", choices=("qmsum", "changelog"), default="qmsum")
     parser.add_argument("--episodes", type=int, default=49, help="Changelog subset size")
+    parser.add_argument("--depth", type=int, default=DEPTH, help="candidates re-scored")
     parser.add_argument("--cache", type=Path, default=REPO / "data" / "eval")
     parser.add_argument("--embedder-url", help="use this embedder instead of starting one")
     return parser.parse_args()

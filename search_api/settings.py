@@ -44,6 +44,15 @@ class ApiOptions(BaseModel):
     max_transcript_s: float = Field(
         1800, gt=0, description="Longest transcript excerpt one request may ask for, in seconds."
     )
+    rerank_depth: int = Field(
+        0,
+        ge=0,
+        le=64,
+        description="Moments rescored by the embedder's cross-encoder (/v1/rerank); 0: off.",
+    )
+    rerank_deadline_s: float = Field(
+        2.0, gt=0, description="Bound on the rerank call, retries included; then the store's order."
+    )
 
 
 class LlmSettings(BaseModel):

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from bench.eval.naive import PASSAGE_WORDS, passages
+from pathlib import Path
+
+from bench.eval.corpus import SAMPLE_CORPUS, read_questions, subset_manifest
+from bench.eval.naive import PASSAGE_WORDS, NaiveIndex, passages
 from podsearch.manifest import read_manifest
 from podsearch.models import Utterance
 from podsearch.transcripts import parse_transcript
+from search_api.schemas import SearchMode
+from tests.fakes import HashEmbedder
 from tests.support import REPO
 
 
@@ -34,3 +39,18 @@ def test_every_word_of_a_real_transcript_lands_in_one_passage_once() -> None:
             prefix = next((p for p in prefixes if line.startswith(p)), "")
             said += line.removeprefix(prefix).split()
     assert said == [w for c in sorted(cues, key=lambda c: c.start) for w in c.text.split()]
+
+
+async def test_the_reference_indexes_the_eval_manifest_whose_transcripts_live_elsewhere(
+    tmp_path: Path,
+) -> None:
+    manifest = tmp_path / "eval" / "episodes.jsonl"
+    questions = read_questions(SAMPLE_CORPUS.questions)
+    subset_manifest(SAMPLE_CORPUS.manifest, questions, None, manifest)  # absolute paths
+    reference = NaiveIndex(tmp_path / "naive", HashEmbedder())
+    try:
+        await reference.build(manifest)
+        found = await reference.search(questions[0].text, SearchMode.hybrid, None)
+    finally:
+        reference.close()
+    assert found and {s.episode_id for s in found} <= {q.episode_id for q in questions}

@@ -23,7 +23,6 @@ from search_api.embedder_link import why_degraded, within_deadline
 from search_api.embedding_cache import QueryEmbeddingCache
 from search_api.explain import Explanation, explain_moments
 from search_api.facets import count_facets
-from search_api.feedback import widened
 from search_api.highlight import query_terms, term_pattern
 from search_api.moments import MomentDraft, group_by_episode, merge_moments
 from search_api.observability import Metrics
@@ -161,16 +160,6 @@ class SearchService:
                 score_threshold=params.score_threshold,
             )
             hits = await self.reader.search(store_query)
-            if self.options.feedback_terms and dense is not None and sparse is not None and hits:
-                store_query = await widened(
-                    self.reader,
-                    self._bm25,
-                    params.query,
-                    store_query,
-                    hits,
-                    self.options.feedback_terms,
-                )
-                hits = await self.reader.search(store_query)
             moments = merge_moments(rerank(params.query, hits))
             groups = group_by_episode(moments, params.per_episode) if grouped else None
             items: list[Any] = groups if groups is not None else moments

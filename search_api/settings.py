@@ -19,13 +19,6 @@ class ApiOptions(BaseModel):
     max_offset: int = Field(1000, ge=0)
     per_episode: int = Field(3, ge=1, le=20, description="group_by=episode: moments per episode.")
     rrf_k: int = Field(60, ge=1, description="RRF constant: larger flattens rank differences.")
-    feedback_terms: int = Field(
-        10,
-        ge=0,
-        le=100,
-        description="hybrid: terms of the best first-round segments added to the BM25 query "
-        "before a second search (pseudo-relevance feedback); 0 turns it off.",
-    )
     embed_deadline_s: float = Field(
         3.0, gt=0, description="Bound on a query embedding, retries included; then keyword only."
     )

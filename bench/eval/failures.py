@@ -11,16 +11,13 @@ built (questions whose answer is missing from the top 10 end with where it ranks
 from __future__ import annotations
 
 import argparse
-import asyncio
-from contextlib import nullcontext
-from pathlib import Path
 from typing import Any
 
 from bench.eval.build import prepare_index
-from bench.eval.corpus import REPO, Question, changelog, qmsum, read_questions
-from bench.eval.embedder_process import local_embedder
+from bench.eval.corpus import Question, read_questions
 from bench.eval.metrics import K, Span, gains
 from bench.eval.run import eval_embedder, open_service
+from bench.eval.tool import chosen_corpus, run_tool, tool_parser
 from podsearch.index_meta import ChunkerConfig
 from podsearch.models import SearchFilters
 from search_api.schemas import SearchMode
@@ -75,7 +72,7 @@ async def explain_failure(service: SearchService, question: Question, within: bo
 
 
 async def run(args: argparse.Namespace, url: str) -> None:
-    corpus = qmsum() if args.corpus == "qmsum" else changelog(args.episodes)
+    corpus = chosen_corpus(args)
     async with eval_embedder(url, args.cache) as embedder:
         index = await prepare_index(corpus, ChunkerConfig(), args.cache, embedder)
         async with open_service(index, embedder) as service:
@@ -88,21 +85,10 @@ async def run(args: argparse.Namespace, url: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.eval.failures",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--corpus", choices=("qmsum", "changelog"), default="changelog")
-    parser.add_argument("--episodes", type=int, default=49, help="Changelog subset size")
+    parser = tool_parser("python -m bench.eval.failures", __doc__, "changelog")
     parser.add_argument("--scope", choices=("across", "within"), default="across")
     parser.add_argument("--limit", type=int, default=10, help="failures printed at most")
-    parser.add_argument("--cache", type=Path, default=REPO / "data" / "eval")
-    parser.add_argument("--embedder-url", help="use this embedder instead of starting one")
-    args = parser.parse_args()
-    log = args.cache / "embedder.log"
-    with nullcontext(args.embedder_url) if args.embedder_url else local_embedder(log) as url:
-        asyncio.run(run(args, url))
+    run_tool(parser.parse_args(), run)
 
 
 if __name__ == "__main__":

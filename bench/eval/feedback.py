@@ -18,22 +18,19 @@ question moving from rank 2 to 1 is 0.008).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import random
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass
-from pathlib import Path
 from statistics import fmean
 
 import qdrant_edge as qe
 
 from bench.eval.build import prepare_index
-from bench.eval.corpus import REPO, Question, changelog, qmsum, read_questions
-from bench.eval.embedder_process import local_embedder
+from bench.eval.corpus import Question, read_questions
 from bench.eval.metrics import K, Span, gains, reciprocal_rank, score
 from bench.eval.run import eval_embedder, open_service
+from bench.eval.tool import chosen_corpus, run_tool, tool_parser
 from bench.report import machine, table
 from bench.shards import live_shard
 from podsearch.index_meta import ChunkerConfig
@@ -190,7 +187,7 @@ async def measure(lab: Lab, questions: list[Question], variants: Sequence[Varian
 
 
 async def run(args: argparse.Namespace, url: str) -> None:
-    corpus = qmsum() if args.corpus == "qmsum" else changelog(args.episodes)
+    corpus = chosen_corpus(args)
     chunker = ChunkerConfig()
     async with eval_embedder(url, args.cache) as embedder:
         index = await prepare_index(corpus, chunker, args.cache, embedder)
@@ -206,19 +203,8 @@ async def run(args: argparse.Namespace, url: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.eval.feedback",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--corpus", choices=("qmsum", "changelog"), default="qmsum")
-    parser.add_argument("--episodes", type=int, default=49, help="Changelog subset size")
-    parser.add_argument("--cache", type=Path, default=REPO / "data" / "eval")
-    parser.add_argument("--embedder-url", help="use this embedder instead of starting one")
-    args = parser.parse_args()
-    log = args.cache / "embedder.log"
-    with nullcontext(args.embedder_url) if args.embedder_url else local_embedder(log) as url:
-        asyncio.run(run(args, url))
+    parser = tool_parser("python -m bench.eval.feedback", __doc__, "qmsum")
+    run_tool(parser.parse_args(), run)
 
 
 if __name__ == "__main__":

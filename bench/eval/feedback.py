@@ -9,10 +9,12 @@ judged episode; only the question vectors are embedded (cached). Feedback reads 
 search's best `n` segments, then searches again: dense Rocchio moves the question's vector
 towards the mean of their stored vectors (weight `a`), RM3-style expansion adds their `t`
 strongest BM25 terms to the keyword query (the strongest at weight `b`, a question word weighs
-1). Moment scoring ranks a moment by the sum, or a decayed sum, of its segments' fused scores
-instead of its best one. Each row has the change in MRR@10 against the service's ranking with a
-paired-bootstrap 95% interval, and how many questions moved up and down (on 60 questions one
-question moving from rank 2 to 1 is 0.008).
+1), either in place of the question's BM25 query or as a third list fused beside the question's
+dense and BM25 lists (RRF in Python, with its two-list reference row). Moment scoring ranks a
+moment by the sum, or a decayed sum, of its segments' fused scores instead of its best one.
+Each row has the change in MRR@10 against the service's ranking with a paired-bootstrap 95%
+interval, and how many questions moved up and down (on 60 questions one question moving from
+rank 2 to 1 is 0.008).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import argparse
 import random
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from statistics import fmean
 
 import qdrant_edge as qe
@@ -51,6 +53,7 @@ class Variant:
     terms: int = 0  # expansion terms t
     weight: float = 0.6  # the strongest expansion term's weight b
     aggregate: Aggregate | None = None  # None: a moment scores as its best segment
+    lists: int = 0  # 0: the engine fuses; 2: RRF in Python; 3: the expanded BM25 query added
 
 
 def decayed(factor: float) -> Aggregate:
@@ -63,6 +66,8 @@ VARIANTS = [
     *(Variant(f"RM3 n{n} t10 b{b}", n, terms=10, weight=b) for n in (3, 5, 10) for b in (0.3, 0.6)),
     Variant("RM3 n5 t20 b0.6", 5, terms=20),
     Variant("Rocchio a0.3 + RM3 b0.6, n5 t10", 5, alpha=0.3, terms=10),
+    Variant("dense + BM25 lists fused in Python (reference)", lists=2),
+    *(Variant(f"+ RM3 n{n} t10 b0.6 as a third list", n, terms=10, lists=3) for n in (3, 5)),
     Variant("moment = sum of its segments", aggregate=sum),
     *(Variant(f"moment = decayed sum x{f}", aggregate=decayed(f)) for f in (0.2, 0.4)),
 ]
@@ -129,12 +134,31 @@ class Lab:
                 return hits
             depth = min(MAX_DEPTH, 2 * depth)
 
+    async def listed(
+        self, text: str, dense: list[float], sparse: Sequence[SparseVector], filters: SearchFilters
+    ) -> list[SegmentHit]:
+        """RRF in Python (Qdrant's 1 / (k + position)) over the dense list and one list per BM25
+        query, each as deep as the engine's prefetch for one page."""
+        page = StoreQuery(limit=depth_for(K + 1, 1))
+        asked = [StoreQuery(limit=page.prefetch_limit, dense=dense, filters=filters)]
+        asked += [StoreQuery(limit=page.prefetch_limit, sparse=s, filters=filters) for s in sparse]
+        fused: dict[str, float] = defaultdict(float)
+        found: dict[str, SegmentHit] = {}
+        for query in asked:
+            for position, hit in enumerate(await self.service.reader.search(query)):
+                fused[hit.id] += 1 / (page.rrf_k + position)
+                found[hit.id] = hit
+        best = sorted(fused, key=lambda i: (-fused[i], i))[: page.limit]
+        return rerank(text, [replace(found[i], score=fused[i]) for i in best])
+
     async def answer(
         self, question: Question, dense: list[float], within: bool, variant: Variant
     ) -> list[Span]:
         filters = SearchFilters(episode_ids=(question.episode_id,) if within else ())
-        sparse = self.bm25.query(question.text)
+        sparse = asked = self.bm25.query(question.text)
         hits = await self.hits(question.text, dense, sparse, filters)
+        if variant.lists == 2:
+            hits = await self.listed(question.text, dense, [sparse], filters)
         if variant.segments:
             best = [h.id for h in hits[: variant.segments]]
             if variant.alpha:
@@ -146,7 +170,10 @@ class Lab:
                 sparse = expand(
                     sparse, [d for d in said if d.values], variant.terms, variant.weight
                 )
-            hits = await self.hits(question.text, dense, sparse, filters)
+            if variant.lists == 3:
+                hits = await self.listed(question.text, dense, [asked, sparse], filters)
+            else:
+                hits = await self.hits(question.text, dense, sparse, filters)
         moments = ranked_moments(hits, variant.aggregate)
         return [Span(m.episode_id, m.start, m.end) for m in moments[:K]]
 

@@ -78,6 +78,10 @@ async def test_the_lab_baseline_answers_as_the_service_and_feedback_changes_answ
         # Among equal scores (frequent with hashed bag-of-words vectors) the engine's cut at a
         # prefetch limit varies from call to call, so a moment's edge may differ now and then.
         assert same >= 0.9 * len(served), f"{same}/{len(served)}"
+        in_python = await answers(Variant("RRF in Python", lists=2))
+        firsts = sum(a[:1] == b[:1] for a, b in zip(in_python, served, strict=True))
+        assert firsts >= 0.9 * len(served), f"{firsts}/{len(served)}"  # ties reorder deeper down
+        assert await answers(Variant("third list", 5, terms=10, lists=3)) != in_python
         assert await answers(Variant("RM3", 5, terms=10)) != served
         assert await answers(Variant("Rocchio", 5, alpha=1.0)) != served
     finally:

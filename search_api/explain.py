@@ -1,6 +1,7 @@
 """`explain=true`: why each moment ranked where it did, and whether it is a good match at all.
 
-The engine fuses the dense and BM25 branches itself (RRF) and returns only the fused score, so
+The engine fuses the dense and BM25 branches (and the BM25 feedback list, see `feedback.py`)
+itself (RRF) and returns only the fused score, so
 the explanation asks each branch again on its own, with the same filters and the same candidate
 depth as the fused query's prefetches, and reads the rank and score of each moment's best
 segment. A branch at 1-based rank r adds 1 / (k + r - 1) to the fused score (Qdrant's RRF); a
@@ -39,6 +40,11 @@ class BranchRank(BaseModel):
 class Explanation(BaseModel):
     dense: BranchRank | None = Field(description="Null when the segment is not in that branch.")
     keyword: BranchRank | None
+    feedback: BranchRank | None = Field(
+        None,
+        description="Hybrid: the BM25 query widened by pseudo-relevance feedback, a third list; "
+        "null when it did not find the segment or was not asked.",
+    )
     relevance: Relevance | None = Field(description="Null for keyword-only searches.")
 
 
@@ -69,13 +75,18 @@ async def explain_moments(
     """One explanation per moment. `fused` is the query that ranked them; `sparse` the question's
     BM25 terms (also asked in semantic mode, to show how a keyword search would rank it)."""
     hybrid = fused.dense is not None and fused.sparse is not None
-    alone = replace(fused, limit=fused.prefetch_limit, score_threshold=None)
+    alone = replace(fused, limit=fused.prefetch_limit, score_threshold=None, feedback=None)
     dense = (
         _ranks(await reader.search(replace(alone, sparse=None))) if fused.dense is not None else {}
     )
     keyword = (
         _ranks(await reader.search(replace(alone, dense=None, sparse=sparse)))
         if sparse is not None and sparse.indices
+        else {}
+    )
+    widened = (
+        _ranks(await reader.search(replace(alone, dense=None, sparse=fused.feedback)))
+        if hybrid and fused.feedback is not None
         else {}
     )
     k = fused.rrf_k if hybrid else None
@@ -93,6 +104,7 @@ async def explain_moments(
             Explanation(
                 dense=by_dense,
                 keyword=_branch(keyword, best, k),
+                feedback=_branch(widened, best, k),
                 relevance=relevance_of(cosine, strong_cosine),
             )
         )

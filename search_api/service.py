@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from podsearch.errors import EmbedderError
@@ -23,6 +23,7 @@ from search_api.embedder_link import why_degraded, within_deadline
 from search_api.embedding_cache import QueryEmbeddingCache
 from search_api.explain import Explanation, explain_moments
 from search_api.facets import count_facets
+from search_api.feedback import FeedbackCache
 from search_api.highlight import query_terms, term_pattern
 from search_api.moments import MomentDraft, group_by_episode, merge_moments
 from search_api.observability import Metrics
@@ -104,6 +105,7 @@ class SearchService:
         self.options = options or ApiOptions()
         self.metrics = metrics or Metrics()
         self.cache = QueryEmbeddingCache(embedder, self.options.cache_size)
+        self.feedback = FeedbackCache(self.options.cache_size)
         self._bm25 = Bm25Encoder()
         self._verified: IndexMeta | None = None
 
@@ -150,15 +152,21 @@ class SearchService:
         needed = params.offset + params.limit + 1  # one more than the page tells if more exist
         depth = depth_for(needed, params.per_episode if grouped else 1)
         started = time.perf_counter()
-        while True:
-            store_query = StoreQuery(
-                limit=depth,
-                dense=dense,
-                sparse=sparse,
-                filters=params.filters,
-                rrf_k=params.rrf_k or self.options.rrf_k,
-                score_threshold=params.score_threshold,
+        store_query = StoreQuery(
+            limit=depth,
+            dense=dense,
+            sparse=sparse,
+            filters=params.filters,
+            rrf_k=params.rrf_k or self.options.rrf_k,
+            score_threshold=params.score_threshold,
+        )
+        terms = self.options.feedback_terms
+        if terms and dense is not None and sparse is not None and sparse.indices:
+            store_query = await self.feedback.with_feedback(
+                self.reader, self._bm25, params.query, store_query, terms
             )
+        while True:
+            store_query = replace(store_query, limit=depth)
             hits = await self.reader.search(store_query)
             moments = merge_moments(rerank(params.query, hits))
             groups = group_by_episode(moments, params.per_episode) if grouped else None

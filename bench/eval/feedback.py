@@ -12,7 +12,8 @@ strongest BM25 terms to the keyword query (the strongest at weight `b`, a questi
 1), either in place of the question's BM25 query or as a third list fused beside the question's
 dense and BM25 lists (RRF in Python, with its two-list reference row). Moment scoring ranks a
 moment by the sum, or a decayed sum, of its segments' fused scores instead of its best one.
-Each row has the change in MRR@10 against the service's ranking with a paired-bootstrap 95%
+Each row has the change in MRR@10 against the question-only ranking (the service with
+`PODSEARCH_API__FEEDBACK_TERMS=0`; its default is the n5 third list) with a paired-bootstrap 95%
 interval, and how many questions moved up and down (on 60 questions one question moving from
 rank 2 to 1 is 0.008).
 """
@@ -38,6 +39,7 @@ from bench.shards import live_shard
 from podsearch.index_meta import ChunkerConfig
 from podsearch.models import SearchFilters, SegmentHit, SparseVector, StoreQuery
 from podsearch.stores.schema import DENSE, Bm25Encoder
+from search_api.feedback import expand
 from search_api.moments import MomentDraft, merge_moments
 from search_api.ranking import rerank
 from search_api.service import MAX_DEPTH, SearchService, depth_for
@@ -61,7 +63,7 @@ def decayed(factor: float) -> Aggregate:
 
 
 VARIANTS = [
-    Variant("service (baseline)"),
+    Variant("question only (no feedback)"),
     *(Variant(f"Rocchio n{n} a{a}", n, alpha=a) for n in (3, 5, 10) for a in (0.3, 0.6, 1.0)),
     *(Variant(f"RM3 n{n} t10 b{b}", n, terms=10, weight=b) for n in (3, 5, 10) for b in (0.3, 0.6)),
     Variant("RM3 n5 t20 b0.6", 5, terms=20),
@@ -71,27 +73,6 @@ VARIANTS = [
     Variant("moment = sum of its segments", aggregate=sum),
     *(Variant(f"moment = decayed sum x{f}", aggregate=decayed(f)) for f in (0.2, 0.4)),
 ]
-
-
-def expand(
-    query: SparseVector, feedback: Sequence[SparseVector], terms: int, weight: float
-) -> SparseVector:
-    """The query plus the `terms` terms the feedback weighs most (each segment's weights
-    normalised to sum 1, then added up), scaled so the strongest new one weighs `weight`."""
-    pooled: dict[int, float] = defaultdict(float)
-    for vector in feedback:
-        total = sum(vector.values)
-        for index, value in zip(vector.indices, vector.values, strict=True):
-            pooled[index] += value / total
-    asked = set(query.indices)
-    fresh = sorted(((w, i) for i, w in pooled.items() if i not in asked), reverse=True)[:terms]
-    if not fresh:
-        return query
-    strongest = fresh[0][0]
-    return SparseVector(
-        indices=[*query.indices, *(i for _, i in fresh)],
-        values=[*query.values, *(weight * w / strongest for w, _ in fresh)],
-    )
 
 
 def rocchio(

@@ -17,11 +17,12 @@ async def test_hybrid_moments_say_what_each_branch_added(client: httpx.AsyncClie
     both = 0
     for moment in body["results"]:
         why = moment["explain"]
-        parts = [b["fused"] for b in (why["dense"], why["keyword"]) if b is not None]
+        branches = (why["dense"], why["keyword"], why["feedback"])
+        parts = [b["fused"] for b in branches if b is not None]
         assert parts, "a fused moment came from at least one branch"
         # Deep in a branch, equal BM25 scores sit in either order inside the engine's prefetch
         # (it differs run to run): exact near the top, close below.
-        near_top = all(b["rank"] <= 10 for b in (why["dense"], why["keyword"]) if b)
+        near_top = all(b["rank"] <= 10 for b in branches if b)
         assert moment["score"] == pytest.approx(sum(parts), rel=1e-5 if near_top else 3e-2)
         if why["dense"] and why["keyword"]:
             both += 1

@@ -5,6 +5,7 @@ embedder call), the second hits the query-embedding cache; keyword mode never em
 printed is miss over hit, measured in the same run.
 
     python -m bench.query_latency --url http://127.0.0.1:8000 [--limit 10]
+    python -m bench.query_latency --questions ../shared/data/qmsum-val/queries.jsonl  # QMSum's
 """
 
 from __future__ import annotations
@@ -36,11 +37,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--url", default="http://127.0.0.1:8000")
     parser.add_argument("--limit", type=int, default=10)
+    parser.add_argument("--questions", type=Path, default=GOLDEN, help="golden or QMSum JSONL")
+    parser.add_argument("--modes", default="keyword,semantic,hybrid")
+    parser.add_argument("--first", type=int, help="only the first N questions")
     args = parser.parse_args()
-    questions = [json.loads(line)["question"] for line in GOLDEN.read_text().splitlines()]
+    lines = [json.loads(line) for line in args.questions.read_text().splitlines() if line.strip()]
+    questions = [q.get("question") or q["query"] for q in lines][: args.first]
     with httpx.Client(base_url=args.url, timeout=60) as client:
         print(f"{len(questions)} questions against {args.url}")
-        for mode in ("keyword", "semantic", "hybrid"):
+        for mode in args.modes.split(","):
             runs: dict[str, list[float]] = {"miss": [], "hit": []}
             degraded = 0
             for label in ("miss", "hit"):

@@ -184,6 +184,7 @@ class SearchFilters:
     published_after: datetime | None = None
     published_before: datetime | None = None
     include_ads: bool = False  # sponsor/promo reads (see sponsors.py) are left out by default
+    phrases: tuple[str, ...] = ()  # each must be said word for word (case-insensitive)
 
 
 @dataclass(frozen=True)
@@ -198,6 +199,9 @@ class StoreQuery:
     limit: int
     dense: list[float] | None = None
     sparse: SparseVector | None = None
+    # A second dense branch: the question's topic without its template words (fused with both)
+    dense_topic: list[float] | None = None
+    keyword_weight: float = 1.0  # RRF weight of the BM25 branch against each dense one
     filters: SearchFilters = field(default_factory=SearchFilters)
     rrf_k: int = 60
     score_threshold: float | None = None

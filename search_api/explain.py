@@ -1,12 +1,13 @@
 """`explain=true`: why each moment ranked where it did, and whether it is a good match at all.
 
-The engine fuses the dense and BM25 branches (and the BM25 feedback list, see `feedback.py`)
-itself (RRF) and returns only the fused score, so
-the explanation asks each branch again on its own, with the same filters and the same candidate
-depth as the fused query's prefetches, and reads the rank and score of each moment's best
-segment. A branch at 1-based rank r adds 1 / (k + r - 1) to the fused score (Qdrant's RRF); a
-segment beyond a branch's prefetch adds nothing from it. Segments with equal branch scores may
-sit in either order inside the engine's prefetch, so a rank can be off by one among ties.
+The engine fuses the dense and BM25 branches (and the topic of a templated question, see
+`query_understanding`, and the BM25 feedback list, see `feedback`) itself (RRF) and returns only
+the fused score, so the explanation asks each branch again on its own, with the same filters and
+the same candidate depth as the fused query's prefetches, and reads the rank and score of each
+moment's best segment. A branch at 1-based rank r adds 1 / (r / w + k - 1) to the fused score
+(Qdrant's RRF; w is its weight, 1 but for BM25 under a one-word query); a segment beyond a
+branch's prefetch adds nothing from it. Segments with equal branch scores may sit in either
+order inside the engine's prefetch, so a rank can be off by one among ties.
 
 `relevance` is `strong` when the best segment's cosine similarity to the question reaches
 `strong_cosine` (calibrated on the golden sets with `python -m bench.eval.relevance`), else
@@ -40,6 +41,9 @@ class BranchRank(BaseModel):
 class Explanation(BaseModel):
     dense: BranchRank | None = Field(description="Null when the segment is not in that branch.")
     keyword: BranchRank | None
+    topic: BranchRank | None = Field(
+        None, description="The question's topic without its template words (hybrid only)."
+    )
     feedback: BranchRank | None = Field(
         None,
         description="Hybrid: the BM25 query widened by pseudo-relevance feedback, a third list; "
@@ -58,11 +62,14 @@ def _ranks(hits: Sequence[SegmentHit]) -> dict[str, tuple[int, float]]:
     return {hit.id: (rank, hit.score) for rank, hit in enumerate(hits, 1)}
 
 
-def _branch(ranks: dict[str, tuple[int, float]], segment: str, k: int | None) -> BranchRank | None:
+def _branch(
+    ranks: dict[str, tuple[int, float]], segment: str, k: int | None, weight: float = 1.0
+) -> BranchRank | None:
     if segment not in ranks:
         return None
     rank, score = ranks[segment]
-    return BranchRank(rank=rank, score=score, fused=None if k is None else 1 / (k + rank - 1))
+    fused = None if k is None else 1 / (rank / weight + k - 1)
+    return BranchRank(rank=rank, score=score, fused=fused)
 
 
 async def explain_moments(
@@ -77,8 +84,14 @@ async def explain_moments(
     hybrid = fused.dense is not None and fused.sparse is not None
     alone = replace(fused, limit=fused.prefetch_limit, score_threshold=None, feedback=None)
     dense = (
-        _ranks(await reader.search(replace(alone, sparse=None))) if fused.dense is not None else {}
+        _ranks(await reader.search(replace(alone, sparse=None, dense_topic=None)))
+        if fused.dense is not None
+        else {}
     )
+    topic: dict[str, tuple[int, float]] = {}
+    if fused.dense_topic is not None and hybrid:
+        only_topic = replace(alone, dense=fused.dense_topic, dense_topic=None, sparse=None)
+        topic = _ranks(await reader.search(only_topic))
     keyword = (
         _ranks(await reader.search(replace(alone, dense=None, sparse=sparse)))
         if sparse is not None and sparse.indices
@@ -103,7 +116,8 @@ async def explain_moments(
         explained.append(
             Explanation(
                 dense=by_dense,
-                keyword=_branch(keyword, best, k),
+                keyword=_branch(keyword, best, k, fused.keyword_weight),
+                topic=_branch(topic, best, k),
                 feedback=_branch(widened, best, k),
                 relevance=relevance_of(cosine, strong_cosine),
             )

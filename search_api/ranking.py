@@ -24,7 +24,9 @@ _WORD = re.compile(r"[^\W_]+")
 _SPEECH = re.compile(
     r"\b(say|says|said|saying|think|thinks|thought|feel|feels|felt|suggest\w*|propos\w*"
     r"|mention\w*|argu\w*|explain\w*|describ\w*|believ\w*|opinions?|views?|contribut\w*"
-    r"|recommend\w*|talk\w*|discuss\w*|agree\w*|disagree\w*|present\w*|respon\w*)\b",
+    r"|recommend\w*|talk\w*|discuss\w*|agree\w*|disagree\w*|present\w*|respon\w*|comment\w*"
+    r"|elaborat\w*|perspectives?|positions?|stance|question(?:ed)?|answer\w*|learn(?:ed|t)?|conclu\w*"
+    r"|decid\w*|introduc\w*|approach\w*)\b",
     re.IGNORECASE,
 )
 # Parts of a name that say nothing about who it is.
@@ -52,12 +54,11 @@ def named_speakers(query: str, hits: Sequence[SegmentHit]) -> set[str]:
 
 
 def _matching_parts(speaker: str, words: set[str], letters: set[str]) -> int:
-    n = 0
-    for part in _WORD.findall(speaker):
-        if part.casefold() in _TITLES:
-            continue
-        n += part in letters if len(part) == 1 else part.casefold() in words
-    return n
+    """Distinct parts of the name the query says: "Deputy Prime Minister and Minister of
+    Finance" says "Minister" twice, and names the Prime Minister no better than "Prime
+    Minister" does."""
+    parts = {p for p in _WORD.findall(speaker) if p.casefold() not in _TITLES}
+    return sum(p in letters if len(p) == 1 else p.casefold() in words for p in parts)
 
 
 def rerank(query: str, hits: Sequence[SegmentHit]) -> list[SegmentHit]:

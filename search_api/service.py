@@ -28,6 +28,7 @@ from search_api.highlight import query_terms, term_pattern
 from search_api.moments import MomentDraft, group_by_episode, merge_moments
 from search_api.observability import Metrics
 from search_api.pagination import CursorScope
+from search_api.query_understanding import read_query
 from search_api.ranking import rerank
 from search_api.schemas import GroupBy, SearchMode
 from search_api.settings import ApiOptions
@@ -116,29 +117,33 @@ class SearchService:
             meta.check_recipe(await self.embedder.recipe())
             self._verified = meta
 
-    async def _query_vector(self, query: str, timings: Timings) -> tuple[list[float], bool]:
+    async def _query_vectors(
+        self, texts: list[str], timings: Timings
+    ) -> tuple[list[list[float]], bool]:
         started = time.perf_counter()
 
-        async def embed() -> tuple[list[float], bool]:
+        async def embed() -> tuple[list[list[float]], bool]:
             await self.check_compatible()
             assert self._verified is not None
             recipe = self._verified.recipe
             model = f"{recipe.model_id}@{recipe.revision}"
-            return await self.cache.embed(query, model, await self.reader.generation())
+            return await self.cache.embed_all(texts, model, await self.reader.generation())
 
-        vector, hit = await within_deadline(self.embedder, self.options.embed_deadline_s, embed)
+        vectors, hit = await within_deadline(self.embedder, self.options.embed_deadline_s, embed)
         timings.embed_ms = _ms_since(started)
         self.metrics.stage.labels("embed").observe(timings.embed_ms / 1000)
-        return vector, hit
+        return vectors, hit
 
     async def run(self, params: SearchParams) -> Page:
         """Embed (or degrade), query the store, merge hits into moments."""
         timings = Timings()
-        mode, reason, cache, dense = params.mode, None, "none", None
+        mode, reason, cache, dense, topic = params.mode, None, "none", None, None
+        reading = read_query(params.query)
         if mode is not SearchMode.keyword:
             await self.reader.meta()  # a missing index is an error, not a degradation
             try:
-                dense, hit = await self._query_vector(params.query, timings)
+                (dense, *rest), hit = await self._query_vectors(reading.dense_texts(mode), timings)
+                topic = rest[0] if rest else None
                 cache = "hit" if hit else "miss"
                 self.metrics.cache.labels(cache).inc()
                 self.metrics.cache_hit_ratio.set(self.cache.hit_ratio)
@@ -148,6 +153,7 @@ class SearchService:
                 mode = SearchMode.keyword
                 self.metrics.degraded.labels(type(exc).__name__).inc()
         sparse = self._bm25.query(params.query) if mode is not SearchMode.semantic else None
+        filters = replace(params.filters, phrases=reading.phrases)
         grouped = params.group_by is GroupBy.episode
         needed = params.offset + params.limit + 1  # one more than the page tells if more exist
         depth = depth_for(needed, params.per_episode if grouped else 1)
@@ -156,7 +162,9 @@ class SearchService:
             limit=depth,
             dense=dense,
             sparse=sparse,
-            filters=params.filters,
+            dense_topic=topic,
+            keyword_weight=reading.keyword_weight,
+            filters=filters,
             rrf_k=params.rrf_k or self.options.rrf_k,
             score_threshold=params.score_threshold,
         )

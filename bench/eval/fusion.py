@@ -1,4 +1,5 @@
-"""Hybrid search with dense/BM25 weights, which podsearch does not pass to the engine (yet).
+"""Hybrid search with any dense/BM25 weights (podsearch itself weighs BM25 only for one-word
+queries, `StoreQuery.keyword_weight`).
 
 `qdrant_edge.Fusion.Rrf` takes `weights`: a point at 0-based position p of a branch of weight w
 scores 1 / ((p + 1) / w + k - 1), i.e. 1 / (k + p) at w = 1. The request mirrors

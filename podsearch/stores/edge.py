@@ -40,10 +40,13 @@ log = logging.getLogger(__name__)
 _SHARD = "shard"
 _META = "meta.json"
 _EPISODES = "episodes.json"
-_SCHEMA_TYPES = {
+_SCHEMA_TYPES: dict[str, qe.PayloadSchemaType | qe.TextIndexParams] = {
     "keyword": qe.PayloadSchemaType.Keyword,
     "datetime": qe.PayloadSchemaType.Datetime,
     "integer": qe.PayloadSchemaType.Integer,
+    "phrase": qe.TextIndexParams(
+        tokenizer=qe.TokenizerType.Word, lowercase=True, phrase_matching=True
+    ),
 }
 
 
@@ -84,13 +87,12 @@ class EdgeWriter:
             IndexMeta.model_validate_json((staging / _META).read_text()).check_compatible(meta)
             self._shard = qe.EdgeShard.load(str(staging / _SHARD))
             self._fingerprints = json.loads((staging / _EPISODES).read_text())
-            self._dirty = self._unpublished_changes()
+            added = _index_payload(self._shard)  # indexes added since it was created
+            self._dirty = added or self._unpublished_changes()
             return
         staging.mkdir(parents=True, exist_ok=True)
         shard = qe.EdgeShard.create(str(staging / _SHARD), _shard_config(meta))
-        for field, kind in PAYLOAD_INDEXES.items():
-            shard.update(qe.UpdateOperation.create_field_index(field, _SCHEMA_TYPES[kind]))
-        shard.flush()
+        _index_payload(shard)
         self._shard = shard
         _write_json_atomically(staging / _EPISODES, {})
         (staging / _META).write_text(meta.model_dump_json(indent=1))
@@ -343,6 +345,17 @@ def _rank(shard: qe.EdgeShard, places: PlaceTable, request: qe.QueryRequest) -> 
     return plan.ranked(places.hits(scored, read))
 
 
+def _index_payload(shard: qe.EdgeShard) -> bool:
+    """Create the payload indexes the shard lacks; whether there were any."""
+    missing = set(PAYLOAD_INDEXES) - set(shard.info().payload_schema)
+    for field in missing:
+        shard.update(
+            qe.UpdateOperation.create_field_index(field, _SCHEMA_TYPES[PAYLOAD_INDEXES[field]])
+        )
+    shard.flush()
+    return bool(missing)
+
+
 def _to_point(point: SegmentPoint) -> qe.Point:
     return qe.Point(
         id=point.id,
@@ -365,6 +378,8 @@ def _condition(condition: plan.Condition) -> qe.FieldCondition:
             return qe.FieldCondition(key=key, range=qe.RangeFloat(gte=value))
         case plan.AtMost(key, value):
             return qe.FieldCondition(key=key, range=qe.RangeFloat(lte=value))
+        case plan.Phrase(key, phrase):
+            return qe.FieldCondition(key=key, match=qe.MatchPhrase(phrase))
         case plan.Between(key, after, before):
             window = qe.RangeDateTime(
                 gte=after.isoformat() if after else None,
@@ -408,5 +423,6 @@ def _request(search: plan.SearchPlan) -> qe.QueryRequest:
         qe.Prefetch(limit=search.prefetch_limit, query=_nearest(branch), filter=flt)
         for branch in search.branches
     ]
-    fusion: Any = qe.Fusion.Rrf(k=search.rrf_k)  # the stub types Rrf apart from Fusion
+    # the stub types Rrf apart from Fusion
+    fusion: Any = qe.Fusion.Rrf(k=search.rrf_k, weights=search.weights)
     return qe.QueryRequest(query=fusion, prefetches=prefetches, **common)

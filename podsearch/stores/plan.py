@@ -24,6 +24,7 @@ from podsearch.sponsors import AD_FIELD, StoredSegment
 from podsearch.stores.schema import DENSE, SPARSE
 
 PODCAST = "podcast"
+TEXT = "text"  # the words said (quoted phrases are matched against them)
 FINGERPRINT_KEYS = ("episode_id", "episode_fingerprint")  # all `fingerprints()` reads
 # all a ranked `SegmentHit` reads (speakers: the ranking lifts segments of a named speaker)
 RANK_KEYS = ("episode_id", "segment_index", "start", "end", "speakers")
@@ -79,7 +80,15 @@ class Unless:
     value: str | int
 
 
-Condition = Match | AnyOf | AtLeast | AtMost | Between | Unless
+@dataclass(frozen=True)
+class Phrase:
+    """A text field says `phrase` word for word (the engine's word tokenizer, any case)."""
+
+    key: str
+    phrase: str
+
+
+Condition = Match | AnyOf | AtLeast | AtMost | Between | Unless | Phrase
 Where = tuple[Condition, ...]  # all must hold; empty: everything
 
 
@@ -89,12 +98,13 @@ class Branch:
 
     using: str
     vector: list[float] | SparseVector
+    weight: float = 1.0  # in RRF: rank r adds 1 / (r / weight + k - 1)
 
 
 @dataclass(frozen=True)
 class SearchPlan:
-    """One branch is ranked on its own; several (dense, BM25, the BM25 feedback query) are
-    fused with RRF, each filtered first."""
+    """One branch is ranked on its own; several (dense, the topic's dense, BM25, the BM25
+    feedback query) are fused with RRF, each filtered first."""
 
     branches: tuple[Branch, ...]
     where: Where
@@ -107,14 +117,22 @@ class SearchPlan:
     def fused(self) -> bool:
         return len(self.branches) > 1
 
+    @property
+    def weights(self) -> list[float] | None:
+        """The branches' RRF weights; None when all are equal."""
+        weights = [b.weight for b in self.branches]
+        return None if len(set(weights)) == 1 else weights
+
 
 def plan_search(query: StoreQuery) -> SearchPlan | None:
     """None when there is nothing to rank (a stop-word-only keyword query has no terms)."""
     branches: list[Branch] = []
     if query.dense is not None:
         branches.append(Branch(DENSE, query.dense))
+        if query.dense_topic is not None:
+            branches.append(Branch(DENSE, query.dense_topic))
     if query.sparse is not None and query.sparse.indices:
-        branches.append(Branch(SPARSE, query.sparse))
+        branches.append(Branch(SPARSE, query.sparse, query.keyword_weight))
         if query.feedback is not None:
             branches.append(Branch(SPARSE, query.feedback))
     if not branches:
@@ -143,6 +161,7 @@ def filter_conditions(filters: SearchFilters) -> Where:
         where.append(Between("published", filters.published_after, filters.published_before))
     if not filters.include_ads:
         where.append(Unless(AD_FIELD, 1))  # segments indexed before the flag existed pass
+    where += [Phrase(TEXT, phrase) for phrase in filters.phrases]
     return tuple(where)
 
 

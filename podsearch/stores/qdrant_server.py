@@ -44,10 +44,16 @@ from podsearch.stores.schema import DENSE, PAYLOAD_INDEXES, SPARSE
 _META_KEY = "podsearch"
 _VERSION = "version"  # an episode's write time (ns): which of its versions readers keep
 _POINT = "point"  # podsearch's point id (episode + index), the same in every version
-_SCHEMA_TYPES = {
+_SCHEMA_TYPES: dict[str, models.PayloadSchemaType | models.TextIndexParams] = {
     "keyword": models.PayloadSchemaType.KEYWORD,
     "datetime": models.PayloadSchemaType.DATETIME,
     "integer": models.PayloadSchemaType.INTEGER,
+    "phrase": models.TextIndexParams(
+        type=models.TextIndexType.TEXT,
+        tokenizer=models.TokenizerType.WORD,
+        lowercase=True,
+        phrase_matching=True,
+    ),
 }
 
 
@@ -87,6 +93,8 @@ class QdrantServerStore:
             exists = await self._client.collection_exists(self._collection)
             if exists:
                 (await self._read_meta()).check_compatible(meta)
+                info = await self._client.get_collection(self._collection)
+                await self._index_payload(set(info.payload_schema))  # those added since
                 self._meta = meta
                 return
             await self._create(meta)
@@ -107,13 +115,18 @@ class QdrantServerStore:
             replication_factor=self._settings.replication_factor,
             metadata={_META_KEY: meta.model_dump(mode="json")},
         )
+        await self._index_payload(set())
+
+    async def _index_payload(self, existing: set[str]) -> None:
+        """Create the payload indexes the collection lacks."""
         with warnings.catch_warnings():
             # Local mode warns that payload indexes do nothing there; a server builds them.
             warnings.simplefilter("ignore", UserWarning)
             for field, kind in {**PAYLOAD_INDEXES, _POINT: "keyword"}.items():
-                await self._client.create_payload_index(
-                    self._collection, field, _SCHEMA_TYPES[kind], wait=True
-                )
+                if field not in existing:
+                    await self._client.create_payload_index(
+                        self._collection, field, _SCHEMA_TYPES[kind], wait=True
+                    )
 
     async def _read_meta(self) -> IndexMeta:
         info = await self._client.get_collection(self._collection)
@@ -256,7 +269,7 @@ class QdrantServerStore:
                 response = await self._client.query_points(
                     self._collection,
                     prefetch=prefetch,
-                    query=models.RrfQuery(rrf=models.Rrf(k=search.rrf_k)),
+                    query=models.RrfQuery(rrf=models.Rrf(k=search.rrf_k, weights=search.weights)),
                     **common,
                 )
         except (ApiException, OSError) as exc:
@@ -359,6 +372,8 @@ def _condition(condition: plan.Condition) -> models.FieldCondition:
             return models.FieldCondition(key=key, range=models.Range(lte=value))
         case plan.Between(key, after, before):
             return models.FieldCondition(key=key, range=models.DatetimeRange(gte=after, lte=before))
+        case plan.Phrase(key, phrase):
+            return models.FieldCondition(key=key, match=models.MatchPhrase(phrase=phrase))
 
 
 def _must(where: plan.Where) -> models.Filter:

@@ -17,7 +17,7 @@ from podsearch.sponsors import AD_FIELD
 DENSE = "dense"
 SPARSE = "bm25"
 
-PayloadKind = Literal["keyword", "datetime", "integer"]
+PayloadKind = Literal["keyword", "datetime", "integer", "phrase"]
 
 # Fields that filters and facets touch; indexed so filtered queries stay in the HNSW path.
 PAYLOAD_INDEXES: dict[str, PayloadKind] = {
@@ -27,6 +27,9 @@ PAYLOAD_INDEXES: dict[str, PayloadKind] = {
     "published": "datetime",
     "segment_index": "integer",
     AD_FIELD: "integer",  # 0/1: Edge's Python binding reads MatchValue(True) as the integer 1
+    # Full text with word positions: a quoted phrase filters by it. Indexes built before it
+    # answer the same, by reading every candidate's text.
+    "text": "phrase",
 }
 
 

@@ -24,8 +24,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 MEETINGS = ("qmsum-IS1006a", "qmsum-ES2006a", "qmsum-TS3010d", "qmsum-Bro011", "qmsum-education_10")
 # scope: (MRR@10, Recall@10) floors; measured values in the comments.
 FLOORS = {
-    "across": (0.64, 0.90),  # 0.698, 0.957 (0.708, 0.943 before the feedback list)
-    "within": (0.72, 0.94),  # 0.791, 1.000 (the same before)
+    "across": (0.67, 0.92),  # 0.712, 0.957 (0.708, 0.943 before a question's topic was a branch)
+    "within": (0.76, 0.96),  # 0.799, 1.000 (0.791, 1.000)
 }
 
 

@@ -55,3 +55,26 @@ async def test_a_cancelled_leader_fails_its_waiters_cleanly() -> None:
     leader.cancel()
     with pytest.raises(EmbedderUnavailable):
         await waiter
+
+
+async def test_the_texts_of_one_search_share_one_call_and_are_cached_one_by_one() -> None:
+    embedder = HashEmbedder()
+    cache = QueryEmbeddingCache(embedder)
+    vectors, hit = await cache.embed_all(["question", "topic"], "m", "g")
+    assert embedder.calls == [(2, "query")] and not hit
+    assert vectors == [embedder.vector("question"), embedder.vector("topic")]
+    again, hit = await cache.embed_all(["topic", "other"], "m", "g")
+    assert embedder.calls[1:] == [(1, "query")] and not hit  # only "other" was asked
+    assert again[0] == vectors[1]
+    assert (await cache.embed_all(["question", "other"], "m", "g"))[1]
+    assert (cache.hits, cache.misses) == (3, 3)
+
+
+async def test_a_search_waits_for_the_texts_another_search_is_embedding() -> None:
+    embedder = HashEmbedder()
+    cache = QueryEmbeddingCache(embedder)
+    first, second = await asyncio.gather(
+        cache.embed_all(["question", "topic"], "m", "g"), cache.embed_all(["topic"], "m", "g")
+    )
+    assert embedder.calls == [(2, "query")]
+    assert second == ([first[0][1]], True)

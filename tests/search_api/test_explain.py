@@ -53,3 +53,37 @@ async def test_keyword_searches_explain_ranks_but_give_no_label(
     assert top["dense"] is None and top["relevance"] is None
     assert top["keyword"]["rank"] == 1
     assert top["keyword"]["score"] == pytest.approx(body["results"][0]["score"], rel=1e-5)
+
+
+async def test_a_templated_question_explains_its_topic_branch_too(
+    client: httpx.AsyncClient,
+) -> None:
+    body = await get(
+        client, q="Summarize the discussion about on-call burnout", limit=10, explain="true"
+    )
+    topics = 0
+    for moment in body["results"]:
+        why = moment["explain"]
+        branches = [
+            b
+            for b in (why["dense"], why["keyword"], why["topic"], why["feedback"])
+            if b is not None
+        ]
+        near_top = all(b["rank"] <= 10 for b in branches)
+        total = sum(b["fused"] for b in branches)
+        assert moment["score"] == pytest.approx(total, rel=1e-5 if near_top else 3e-2)
+        topics += why["topic"] is not None
+    assert topics >= 1
+    plain = await get(client, q="on-call burnout", limit=10, explain="true")
+    assert all(m["explain"]["topic"] is None for m in plain["results"])
+
+
+async def test_a_one_word_query_weighs_its_keyword_ranks_three_times(
+    client: httpx.AsyncClient,
+) -> None:
+    body = await get(client, q="the compost", limit=5, explain="true")
+    top = body["results"][0]
+    why = top["explain"]
+    assert why["keyword"]["fused"] == pytest.approx(1 / (why["keyword"]["rank"] / 3 + 60 - 1))
+    parts = [b["fused"] for b in (why["dense"], why["keyword"], why["feedback"]) if b is not None]
+    assert top["score"] == pytest.approx(sum(parts), rel=1e-5)

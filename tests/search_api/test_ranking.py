@@ -46,3 +46,24 @@ def test_a_name_counts_only_when_the_query_asks_what_someone_said() -> None:
 def test_segments_of_a_named_speaker_are_lifted_and_the_rest_keep_their_order() -> None:
     assert [h.id for h in rerank("what did marketing say about buttons", HITS)] == list("dabc")
     assert [h.id for h in rerank("buttons", HITS)] == list("abcd")
+
+
+def test_the_forms_meeting_questions_use_name_a_speaker() -> None:
+    hits = [*HITS, hit("e", 0.6, "Industrial Designer"), hit("f", 0.6, "User Interface")]
+    assert named_speakers("Summarize the Project Manager's perspective on it", hits) == {
+        "Project Manager"
+    }
+    assert named_speakers("What did the user interface designer recommend?", hits) == {
+        "User Interface"
+    }
+    assert named_speakers("How did PhD A approach the back-end?", hits) == {"PhD A"}
+    assert named_speakers("What was Marketing's comment on it?", hits) == {"Marketing"}
+    assert named_speakers("What did the Industrial Design answer?", hits) == {"Industrial Designer"}
+
+
+def test_a_part_said_twice_in_a_name_counts_once() -> None:
+    trudeau = "Right Hon. Justin Trudeau (Prime Minister)"
+    freeland = "Hon. Chrystia Freeland (Deputy Prime Minister and Minister of Finance)"
+    hits = [hit("a", 0.9, trudeau), hit("b", 0.8, freeland), hit("c", 0.7, "Bains")]
+    assert trudeau in named_speakers("What did the Prime Minister say about students?", hits)
+    assert named_speakers("What did Vaughan Gething think of it?", hits) == set()

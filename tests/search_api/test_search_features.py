@@ -235,3 +235,24 @@ async def test_a_dead_embedder_opens_the_circuit_and_searches_stay_answered(
     )
     assert ready["store"]["ok"] and not ready["embedder"]["ok"]
     assert "circuit open" in ready["embedder"]["detail"]
+
+
+async def test_a_quoted_phrase_keeps_the_moments_that_say_it_word_for_word(
+    client: httpx.AsyncClient,
+) -> None:
+    for mode in ("hybrid", "semantic", "keyword"):
+        body = await get(client, q='what about the "Worm  Bin"', mode=mode, limit=20)
+        assert body["results"], mode
+        assert all("worm bin" in " ".join(m["text"].lower().split()) for m in body["results"])
+    unquoted = await get(client, q="what about the worm bin", limit=20)
+    assert any("worm bin" not in m["text"].lower() for m in unquoted["results"])
+    assert (await get(client, q='"bin worm"'))["results"] == []
+
+
+async def test_a_query_of_stop_words_ranks_by_meaning_in_hybrid_and_finds_nothing_by_keyword(
+    client: httpx.AsyncClient,
+) -> None:
+    hybrid = await get(client, q="what is it all about", limit=5, explain="true")
+    assert hybrid["results"] and not hybrid["degraded"]
+    assert all(m["explain"]["keyword"] is None for m in hybrid["results"])  # no BM25 terms
+    assert (await get(client, q="what is it all about", mode="keyword"))["results"] == []

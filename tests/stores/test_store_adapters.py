@@ -163,6 +163,51 @@ async def test_filters_restrict_every_mode(
         assert found == expected
 
 
+@pytest.mark.parametrize(
+    ("phrase", "podcasts", "expected"),
+    [
+        ("talk about compost", (), ["substack:post:42#0"]),  # any case, word for word
+        ("ABOUT DNS here", (), ["ns-1#1"]),
+        ("about here", (), []),  # both words said, but not one after the other
+        ("talk about", ("Night Shift",), ["ns-1#0", "ns-1#1", "ns-1#2"]),  # with other filters
+    ],
+)
+async def test_a_phrase_filter_keeps_the_segments_that_say_it_word_for_word(
+    store: Pair, phrase: str, podcasts: tuple[str, ...], expected: list[str]
+) -> None:
+    await filled(store)
+    filters = SearchFilters(podcasts=podcasts, phrases=(phrase,))
+    dense = topic_vector("dns")
+    for query in (
+        StoreQuery(limit=10, dense=dense, filters=filters),
+        StoreQuery(limit=10, dense=dense, sparse=BM25.query(phrase), filters=filters),
+    ):
+        assert sorted(ids(await store.reader.search(query))) == expected
+
+
+async def test_a_topic_branch_is_fused_beside_the_question_and_its_keywords(store: Pair) -> None:
+    await filled(store)
+    query = StoreQuery(
+        limit=6,
+        dense=topic_vector("bees"),
+        dense_topic=topic_vector("pager"),
+        sparse=BM25.query("database"),
+    )
+    fused = ids(await store.reader.search(query))
+    assert {"substack:post:42#2", "ns-1#2"} <= set(fused[:3])  # the question's and BM25's best
+    without = ids(await store.reader.search(replace(query, dense_topic=None)))
+    assert without.index("ns-1#0") > fused.index("ns-1#0")  # the topic's best rises
+
+
+async def test_a_keyword_weight_counts_bm25_ranks_that_many_times(store: Pair) -> None:
+    await filled(store)
+    query = StoreQuery(limit=3, dense=topic_vector("database"), sparse=BM25.query("database"))
+    for weight, score in ((1.0, 2 / 60), (3.0, 1 / 60 + 1 / (1 / 3 + 59))):
+        (top, *_) = await store.reader.search(replace(query, keyword_weight=weight))
+        assert ids([top]) == ["ns-1#2"]  # first in both branches
+        assert top.score == pytest.approx(score, rel=1e-5)
+
+
 async def test_equal_scores_come_back_in_id_order(store: Pair) -> None:
     await store.writer.prepare(tiny_meta())
     for episode_id in ("c", "a", "b"):

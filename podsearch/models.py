@@ -192,8 +192,6 @@ class StoreQuery:
     """One ranked query against the store: dense, sparse or both (then fused with RRF).
 
     `limit` hits come back, best first (ties by id); the API cuts its pages from them.
-    `feedback`, beside `sparse`, is a second BM25 query fused as a third list (the question
-    widened by the words of its best first-round segments: pseudo-relevance feedback).
     """
 
     limit: int
@@ -205,7 +203,6 @@ class StoreQuery:
     filters: SearchFilters = field(default_factory=SearchFilters)
     rrf_k: int = 60
     score_threshold: float | None = None
-    feedback: SparseVector | None = None
 
     @property
     def prefetch_limit(self) -> int:

@@ -1,13 +1,13 @@
 """`explain=true`: why each moment ranked where it did, and whether it is a good match at all.
 
 The engine fuses the dense and BM25 branches (and the topic of a templated question, see
-`query_understanding`, and the BM25 feedback list, see `feedback`) itself (RRF) and returns only
-the fused score, so the explanation asks each branch again on its own, with the same filters and
-the same candidate depth as the fused query's prefetches, and reads the rank and score of each
-moment's best segment. A branch at 1-based rank r adds 1 / (r / w + k - 1) to the fused score
-(Qdrant's RRF; w is its weight, 1 but for BM25 under a one-word query); a segment beyond a
-branch's prefetch adds nothing from it. Segments with equal branch scores may sit in either
-order inside the engine's prefetch, so a rank can be off by one among ties.
+`query_understanding`) itself (RRF) and returns only the fused score, so the explanation asks
+each branch again on its own, with the same filters and the same candidate depth as the fused
+query's prefetches, and reads the rank and score of each moment's best segment. A branch at
+1-based rank r adds 1 / (r / w + k - 1) to the fused score (Qdrant's RRF; w is its weight, 1
+but for BM25 under a one-word query); a segment beyond a branch's prefetch adds nothing from
+it. Segments with equal branch scores may sit in either order inside the engine's prefetch, so
+a rank can be off by one among ties.
 
 `relevance` is `strong` when the best segment's cosine similarity to the question reaches
 `strong_cosine` (calibrated on the golden sets with `python -m bench.eval.relevance`), else
@@ -44,11 +44,6 @@ class Explanation(BaseModel):
     topic: BranchRank | None = Field(
         None, description="The question's topic without its template words (hybrid only)."
     )
-    feedback: BranchRank | None = Field(
-        None,
-        description="Hybrid: the BM25 query widened by pseudo-relevance feedback, a third list; "
-        "null when it did not find the segment or was not asked.",
-    )
     relevance: Relevance | None = Field(description="Null for keyword-only searches.")
 
 
@@ -82,7 +77,7 @@ async def explain_moments(
     """One explanation per moment. `fused` is the query that ranked them; `sparse` the question's
     BM25 terms (also asked in semantic mode, to show how a keyword search would rank it)."""
     hybrid = fused.dense is not None and fused.sparse is not None
-    alone = replace(fused, limit=fused.prefetch_limit, score_threshold=None, feedback=None)
+    alone = replace(fused, limit=fused.prefetch_limit, score_threshold=None)
     dense = (
         _ranks(await reader.search(replace(alone, sparse=None, dense_topic=None)))
         if fused.dense is not None
@@ -95,11 +90,6 @@ async def explain_moments(
     keyword = (
         _ranks(await reader.search(replace(alone, dense=None, sparse=sparse)))
         if sparse is not None and sparse.indices
-        else {}
-    )
-    widened = (
-        _ranks(await reader.search(replace(alone, dense=None, sparse=fused.feedback)))
-        if hybrid and fused.feedback is not None
         else {}
     )
     k = fused.rrf_k if hybrid else None
@@ -118,7 +108,6 @@ async def explain_moments(
                 dense=by_dense,
                 keyword=_branch(keyword, best, k, fused.keyword_weight),
                 topic=_branch(topic, best, k),
-                feedback=_branch(widened, best, k),
                 relevance=relevance_of(cosine, strong_cosine),
             )
         )

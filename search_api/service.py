@@ -4,7 +4,9 @@ The ranking query reads only where each hit sits; moments are merged and the pag
 those, and only the page's segments are fetched in full (one call by id).
 
 When the embedder times out, fails or its circuit is open, `hybrid` and `semantic` searches
-answer with keyword results marked `degraded` instead of an error.
+answer with keyword results marked `degraded` instead of an error. With
+`PODSEARCH_API__RERANK_DEPTH` set, the first moments are rescored by a cross-encoder before the
+page is cut (`rerank_stage`; skipped, and said so, when it cannot run).
 """
 
 from __future__ import annotations
@@ -17,19 +19,19 @@ from typing import Any
 from podsearch.errors import EmbedderError
 from podsearch.index_meta import IndexMeta
 from podsearch.models import SearchFilters, SegmentPayload, StoreQuery
-from podsearch.ports import Embedder, SegmentReader
+from podsearch.ports import Embedder, Reranker, SegmentReader
 from podsearch.stores.schema import Bm25Encoder
 from search_api.embedder_link import why_degraded, within_deadline
 from search_api.embedding_cache import QueryEmbeddingCache
 from search_api.explain import Explanation, explain_moments
 from search_api.facets import count_facets
-from search_api.feedback import FeedbackCache
 from search_api.highlight import query_terms, term_pattern
 from search_api.moments import MomentDraft, group_by_episode, merge_moments
 from search_api.observability import Metrics
 from search_api.pagination import CursorScope
 from search_api.query_understanding import read_query
 from search_api.ranking import rerank
+from search_api.rerank_stage import RerankOutcome, RerankStage
 from search_api.schemas import GroupBy, SearchMode
 from search_api.settings import ApiOptions
 from search_api.shaping import Body, group_body, moment_body, page_ids
@@ -71,6 +73,7 @@ class Timings:
     embed_ms: float = 0.0
     search_ms: float = 0.0
     fetch_ms: float = 0.0
+    rerank_ms: float = 0.0
     shape_ms: float = 0.0
     total_ms: float = 0.0
 
@@ -89,6 +92,7 @@ class Page:
     payloads: dict[str, SegmentPayload]  # of the page's segments (and neighbours, for context)
     candidates: list[MomentDraft]  # every moment built from the fetched segments
     store_query: StoreQuery  # the query that ranked them
+    rerank: RerankOutcome | None  # None: the stage is off
 
 
 class SearchService:
@@ -100,13 +104,16 @@ class SearchService:
         reader: SegmentReader,
         options: ApiOptions | None = None,
         metrics: Metrics | None = None,
+        reranker: Reranker | None = None,
     ) -> None:
         self.embedder = embedder
         self.reader = reader
         self.options = options or ApiOptions()
+        self.rerank_stage = RerankStage(
+            reranker, reader, self.options.rerank_depth, self.options.rerank_deadline_s
+        )
         self.metrics = metrics or Metrics()
         self.cache = QueryEmbeddingCache(embedder, self.options.cache_size)
-        self.feedback = FeedbackCache(self.options.cache_size)
         self._bm25 = Bm25Encoder()
         self._verified: IndexMeta | None = None
 
@@ -129,7 +136,8 @@ class SearchService:
             model = f"{recipe.model_id}@{recipe.revision}"
             return await self.cache.embed_all(texts, model, await self.reader.generation())
 
-        vectors, hit = await within_deadline(self.embedder, self.options.embed_deadline_s, embed)
+        circuit = getattr(self.embedder, "circuit", None)  # a RemoteEmbedder's
+        vectors, hit = await within_deadline(circuit, self.options.embed_deadline_s, embed)
         timings.embed_ms = _ms_since(started)
         self.metrics.stage.labels("embed").observe(timings.embed_ms / 1000)
         return vectors, hit
@@ -158,23 +166,17 @@ class SearchService:
         needed = params.offset + params.limit + 1  # one more than the page tells if more exist
         depth = depth_for(needed, params.per_episode if grouped else 1)
         started = time.perf_counter()
-        store_query = StoreQuery(
-            limit=depth,
-            dense=dense,
-            sparse=sparse,
-            dense_topic=topic,
-            keyword_weight=reading.keyword_weight,
-            filters=filters,
-            rrf_k=params.rrf_k or self.options.rrf_k,
-            score_threshold=params.score_threshold,
-        )
-        terms = self.options.feedback_terms
-        if terms and dense is not None and sparse is not None and sparse.indices:
-            store_query = await self.feedback.with_feedback(
-                self.reader, self._bm25, params.query, store_query, terms
-            )
         while True:
-            store_query = replace(store_query, limit=depth)
+            store_query = StoreQuery(
+                limit=depth,
+                dense=dense,
+                sparse=sparse,
+                dense_topic=topic,
+                keyword_weight=reading.keyword_weight,
+                filters=filters,
+                rrf_k=params.rrf_k or self.options.rrf_k,
+                score_threshold=params.score_threshold,
+            )
             hits = await self.reader.search(store_query)
             moments = merge_moments(rerank(params.query, hits))
             groups = group_by_episode(moments, params.per_episode) if grouped else None
@@ -184,6 +186,14 @@ class SearchService:
             depth = min(MAX_DEPTH, 2 * depth)  # many hits merged away: look deeper
         timings.search_ms = _ms_since(started)
         self.metrics.stage.labels("search").observe(timings.search_ms / 1000)
+        reranked = None
+        if self.options.rerank_depth:
+            started = time.perf_counter()
+            moments, reranked = await self.rerank_stage.run(params.query, moments, bool(reason))
+            groups = group_by_episode(moments, params.per_episode) if grouped else None
+            items = groups if groups is not None else moments
+            timings.rerank_ms = _ms_since(started)
+            self.metrics.stage.labels("rerank").observe(timings.rerank_ms / 1000)
         candidates = moments
         has_more = len(items) > params.offset + params.limit
         page = items[params.offset : params.offset + params.limit]
@@ -206,6 +216,7 @@ class SearchService:
             payloads,
             candidates,
             store_query,
+            reranked,
         )
 
     async def search(self, params: SearchParams) -> Body:
@@ -256,6 +267,7 @@ class SearchService:
             "results": [shaped[id(m)] for m in page.moments],
             "groups": groups,
             "facets": facets,
+            "rerank": page.rerank.body() if page.rerank is not None else None,
         }
 
 

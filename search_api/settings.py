@@ -19,13 +19,6 @@ class ApiOptions(BaseModel):
     max_offset: int = Field(1000, ge=0)
     per_episode: int = Field(3, ge=1, le=20, description="group_by=episode: moments per episode.")
     rrf_k: int = Field(60, ge=1, description="RRF constant: larger flattens rank differences.")
-    feedback_terms: int = Field(
-        10,
-        ge=0,
-        le=100,
-        description="hybrid: terms of the best first-round segments in the BM25 feedback list "
-        "fused beside the question's dense and BM25 lists; 0 turns it off.",
-    )
     embed_deadline_s: float = Field(
         3.0, gt=0, description="Bound on a query embedding, retries included; then keyword only."
     )
@@ -35,9 +28,7 @@ class ApiOptions(BaseModel):
     strong_cosine: float = Field(
         0.66, description="explain: a moment this similar to the question is a `strong` match."
     )
-    cache_size: int = Field(
-        2048, ge=0, description="Query embeddings (and hybrid feedback lists) kept in memory."
-    )
+    cache_size: int = Field(2048, ge=0, description="Query embeddings kept in memory.")
     rate_limit_per_minute: float = Field(600, ge=0, description="Per client; 0 turns it off.")
     rate_limit_burst: int = Field(60, ge=1)
     trust_forwarded_for: bool = Field(
@@ -52,6 +43,15 @@ class ApiOptions(BaseModel):
     )
     max_transcript_s: float = Field(
         1800, gt=0, description="Longest transcript excerpt one request may ask for, in seconds."
+    )
+    rerank_depth: int = Field(
+        0,
+        ge=0,
+        le=64,
+        description="Moments rescored by the embedder's cross-encoder (/v1/rerank); 0: off.",
+    )
+    rerank_deadline_s: float = Field(
+        2.0, gt=0, description="Bound on the rerank call, retries included; then the store's order."
     )
 
 

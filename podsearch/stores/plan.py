@@ -103,8 +103,7 @@ class Branch:
 
 @dataclass(frozen=True)
 class SearchPlan:
-    """One branch is ranked on its own; several (dense, the topic's dense, BM25, the BM25
-    feedback query) are fused with RRF, each filtered first."""
+    """One branch is ranked on its own; several are fused with RRF, each filtered first."""
 
     branches: tuple[Branch, ...]
     where: Where
@@ -133,8 +132,6 @@ def plan_search(query: StoreQuery) -> SearchPlan | None:
             branches.append(Branch(DENSE, query.dense_topic))
     if query.sparse is not None and query.sparse.indices:
         branches.append(Branch(SPARSE, query.sparse, query.keyword_weight))
-        if query.feedback is not None:
-            branches.append(Branch(SPARSE, query.feedback))
     if not branches:
         return None
     return SearchPlan(

@@ -48,6 +48,5 @@ async def test_five_meetings_stay_above_their_quality_floors(queries: Path, tmp_
             )
     for scope, (mrr, recall) in FLOORS.items():
         got = scores[scope, SearchMode.hybrid.value]["all"]
-        print(f"{scope}: MRR@10 {got.mrr:.3f}, Recall@10 {got.recall:.3f}")
         assert got.questions == 35
         assert got.mrr >= mrr and got.recall >= recall, f"{scope}: {got}"

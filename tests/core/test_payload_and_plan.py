@@ -73,12 +73,6 @@ def test_the_plan_keeps_only_branches_that_can_rank() -> None:
     assert hybrid is not None and hybrid.fused
     assert [b.using for b in hybrid.branches] == [DENSE, SPARSE]
     assert (hybrid.limit, hybrid.prefetch_limit, hybrid.rrf_k) == (300, 600, 7)
-    widened = plan.plan_search(
-        StoreQuery(
-            limit=5, dense=[1.0], sparse=SparseVector([1], [1.0]), feedback=SparseVector([2], [0.6])
-        )
-    )
-    assert widened is not None and [b.using for b in widened.branches] == [DENSE, SPARSE, SPARSE]
     semantic = plan.plan_search(StoreQuery(limit=5, dense=[1.0], sparse=stop_words_only))
     assert semantic is not None and not semantic.fused and semantic.where == (plan.Unless("ad", 1),)
 

@@ -126,17 +126,6 @@ async def test_hybrid_fuses_both_branches(store: Pair) -> None:
     assert top_two == {"substack:post:42#2", "ns-1#2"}
 
 
-async def test_a_feedback_query_is_fused_as_a_third_list(store: Pair) -> None:
-    await filled(store)
-    asked = StoreQuery(limit=6, dense=topic_vector("bees"), sparse=BM25.query("database"))
-    widened = replace(asked, feedback=BM25.query("database compost"))
-    before = ids(await store.reader.search(asked)).index("substack:post:42#0")
-    after = ids(await store.reader.search(widened)).index("substack:post:42#0")
-    assert after < before  # compost: only the feedback list has it
-    stop_words_only = StoreQuery(limit=6, sparse=BM25.query("the"), feedback=BM25.query("dns"))
-    assert await store.reader.search(stop_words_only) == []  # no question words, no feedback
-
-
 @pytest.mark.parametrize(
     ("filters", "expected"),
     [

@@ -23,7 +23,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 import podsearch
 from embedder.backends import Backend, EncodeResult
 from embedder.batching import MicroBatcher
-from embedder.guard import RequestGuard
+from embedder.guard import RequestGuard, check_inputs
+from embedder.reranking import RerankBackend, install_rerank_route
 from podsearch.contract import (
     ApiError,
     EmbedderHealth,
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 
 _WARM_UP_TEXT = "warming up the embedding model"
 _HTTP_CODES = {404: ErrorCode.not_found, 405: ErrorCode.method_not_allowed}
+_BATCHES = {("body", "input"), ("body", "documents")}  # too many: 413, not 422
 
 
 def _error(
@@ -98,24 +100,6 @@ class Encoder:
             await self.encode([_WARM_UP_TEXT], input_type)
 
 
-def _check_inputs(texts: Sequence[str], max_chars: int) -> None:
-    """Each input on its own, before it can share a batch with other callers' inputs: one bad
-    input fails its own request, never the batch it would have joined."""
-    for i, text in enumerate(texts):
-        if len(text) > max_chars:
-            raise ApiError(
-                413,
-                ErrorCode.input_too_long,
-                f"input {i} has {len(text)} characters, at most {max_chars}",
-            )
-        if not text.strip():
-            raise ApiError(422, ErrorCode.invalid_request, f"input {i} is empty or blank")
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise ApiError(422, ErrorCode.invalid_request, f"input {i}: lone surrogate") from exc
-
-
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
@@ -124,7 +108,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
-        if any(e["type"] == "too_long" and tuple(e["loc"]) == ("body", "input") for e in errors):
+        if any(e["type"] == "too_long" and tuple(e["loc"]) in _BATCHES for e in errors):
             return _error(413, ErrorCode.batch_too_large, "too many inputs in one request")
         where = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors[:5])
         return _error(422, ErrorCode.invalid_request, where)
@@ -150,11 +134,14 @@ def create_app(
     concurrency: int = 1,
     max_body_bytes: int = 4 * 2**20,
     max_input_chars: int = 8192,
+    reranker: RerankBackend | None = None,
+    max_rerank_documents: int = 256,
 ) -> FastAPI:
-    """Serve `backend`. With `warm_up`, start-up waits for a real encode of each input type.
-    Concurrent requests share encode calls of up to `coalesce_max_texts` texts. A request is
-    refused before parsing without `token` or over `max_body_bytes`; an input over
-    `max_input_chars` is refused (413), never silently truncated."""
+    """Serve `backend` (and `reranker` at `/v1/rerank`, if any). With `warm_up`, start-up waits
+    for a real encode of each input type (and a real rerank). Concurrent requests share encode
+    calls of up to `coalesce_max_texts` texts. A request is refused before parsing without
+    `token` or over `max_body_bytes`; an input over `max_input_chars` is refused (413), never
+    silently truncated."""
     if token is not None and not token.get_secret_value():
         raise ValueError("an empty token would accept anyone: pass None to disable auth")
     encoder = Encoder(
@@ -170,6 +157,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if warm_up:
             await encoder.warm_up()
+            await rescorer.warm_up()
             log.info("embedder warm: %s", recipe.model_id)
         yield
 
@@ -177,6 +165,13 @@ def create_app(
     app.state.encoder = encoder
     _install_error_handlers(app)
     app.add_middleware(RequestGuard, token=token, max_body_bytes=max_body_bytes)
+    rescorer = install_rerank_route(
+        app,
+        reranker,
+        max_documents=max_rerank_documents,
+        max_input_chars=max_input_chars,
+        concurrency=concurrency,
+    )
 
     @app.post("/v1/embeddings")
     async def embeddings(body: EmbeddingRequest) -> EmbeddingResponse:
@@ -184,7 +179,7 @@ def create_app(
             raise ApiError(
                 413, ErrorCode.batch_too_large, f"{len(body.input)} inputs, at most {max_batch}"
             )
-        _check_inputs(body.input, max_input_chars)
+        check_inputs(body.input, max_input_chars)
         if body.model is not None and body.model not in model_names:
             raise ApiError(
                 404, ErrorCode.model_not_found, f"this service embeds with {recipe.model_id}"
@@ -209,6 +204,7 @@ def create_app(
             dtype=backend.dtype,
             warm=encoder.warm,
             load_seconds=backend.load_seconds,
+            rerank_model=reranker.model_id if reranker is not None else None,
             versions={**backend.versions, "podsearch": podsearch.__version__},
         )
 

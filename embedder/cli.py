@@ -7,7 +7,7 @@ import logging
 import uvicorn
 
 from embedder.app import create_app
-from embedder.loading import load_backend
+from embedder.loading import load_backend, load_reranker
 from embedder.settings import EmbedderServiceSettings
 from podsearch.settings import settings_or_exit
 
@@ -26,6 +26,8 @@ def main() -> None:
         coalesce_wait_ms=settings.coalesce_wait_ms,
         max_body_bytes=settings.max_body_bytes,
         max_input_chars=settings.max_input_chars,
+        reranker=load_reranker(settings),
+        max_rerank_documents=settings.rerank.max_documents,
     )
     # uvicorn runs the app's lifespan (the warm-up encode) before it accepts connections.
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")

@@ -1,4 +1,5 @@
-"""What a request must pass before anything parses it: the token, then a bounded body.
+"""What a request must pass before anything parses it (the token, then a bounded body), and what
+each of its texts must pass before it reaches a model (`check_inputs`).
 
 FastAPI reads and parses a body before it solves a route's dependencies, so a token checked
 there came after a stranger's 50 MB of JSON had been decoded. `RequestGuard` is a pure-ASGI
@@ -10,12 +11,13 @@ that many bytes read. The body it accepted is replayed to the app unchanged.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Sequence
 
 from pydantic import SecretStr
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from podsearch.contract import ErrorBody, ErrorCode
+from podsearch.contract import ApiError, ErrorBody, ErrorCode
 
 
 def _refusal(status: int, code: ErrorCode, message: str, **headers: str) -> JSONResponse:
@@ -93,3 +95,21 @@ def _replay(body: bytes, receive: Receive) -> Receive:
         return {"type": "http.request", "body": body, "more_body": False}
 
     return replay
+
+
+def check_inputs(texts: Sequence[str], max_chars: int, what: str = "input") -> None:
+    """Each text on its own, before it can share a batch with other callers' texts: one bad
+    text fails its own request, never the batch it would have joined."""
+    for i, text in enumerate(texts):
+        if len(text) > max_chars:
+            raise ApiError(
+                413,
+                ErrorCode.input_too_long,
+                f"{what} {i} has {len(text)} characters, at most {max_chars}",
+            )
+        if not text.strip():
+            raise ApiError(422, ErrorCode.invalid_request, f"{what} {i} is empty or blank")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ApiError(422, ErrorCode.invalid_request, f"{what} {i}: lone surrogate") from exc

@@ -1,4 +1,4 @@
-"""The one factory that picks and loads a model backend.
+"""The one factory that picks and loads a model backend (and the optional reranker).
 
 Each heavy implementation is imported inside its own branch, so importing this module (or
 `embedder.app`) never imports torch: the app shell, its tests and the Modal web endpoint stay
@@ -8,6 +8,7 @@ light.
 from __future__ import annotations
 
 from embedder.backends import Backend
+from embedder.reranking import RerankBackend
 from embedder.settings import EmbedderServerSettings
 
 MINILM_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
@@ -41,3 +42,20 @@ def load_backend(settings: EmbedderServerSettings) -> Backend:
             threads=settings.threads,
         )
     raise ValueError(f"unknown embedder backend {settings.backend!r}")
+
+
+def load_reranker(settings: EmbedderServerSettings) -> RerankBackend | None:
+    """The configured cross-encoder, or None (then `/v1/rerank` says it has none)."""
+    rerank = settings.rerank
+    if rerank.model_path is None:
+        return None
+    from embedder.cross_encoder import CrossEncoderBackend
+
+    return CrossEncoderBackend(
+        rerank.model_path,
+        model_id=rerank.model_id,
+        expected_sha256=rerank.model_sha256,
+        max_length=rerank.max_length,
+        device=settings.device,
+        batch_size=rerank.batch_size,
+    )

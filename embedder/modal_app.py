@@ -6,8 +6,11 @@
 # - `QueryEmbedder`: one query at a time per caller, batched across callers by
 #   `@modal.batched`: the search API's critical path;
 # - `BulkEmbedder`: large batches of transcript segments for the indexer; scales to zero;
-# - `web`: the OpenAI-compatible `POST /v1/embeddings` and `GET /health` of `embedder.app`,
-#   so anything that speaks HTTP (our `HttpTransport`, curl, TEI-style clients) can use it.
+# - `Reranker`: a cross-encoder (cross-encoder/ms-marco-MiniLM-L-6-v2 by default) that rescores a
+#   search's top candidates, the optional second stage of a search;
+# - `web`: the OpenAI-compatible `POST /v1/embeddings`, `POST /v1/rerank` and `GET /health` of
+#   `embedder.app`, so anything that speaks HTTP (our `HttpTransport`, curl, TEI-style clients)
+#   can use it.
 #
 # ```bash
 # modal deploy -m embedder.modal_app                  # from the repository root
@@ -30,9 +33,12 @@ from embedder.instructor_recipe import instructor_recipe
 from embedder.modal_bridge import (
     BulkCall,
     ForwardingBackend,
+    ForwardingReranker,
     QueryCall,
+    RerankCall,
     answer_bulk,
     answer_queries,
+    answer_rerank,
     build_web_app,
 )
 from embedder.settings import EmbedderServiceSettings, ModalDeploySettings, ModalSettings
@@ -78,12 +84,28 @@ web_image = (
     .pip_install(*CORE)
     .add_local_python_source("podsearch", "embedder")
 )
-gpu_image = (
+model_stack = (
     modal.Image.debian_slim(python_version=PYTHON)
     .pip_install(*CORE, *MODEL_STACK)
     .pip_install(*NO_DEPS, extra_options="--no-deps")
     .env({"HF_HUB_DISABLE_TELEMETRY": "1", "TOKENIZERS_PARALLELISM": "false"})
-    .add_local_python_source("podsearch", "embedder")
+)
+gpu_image = model_stack.add_local_python_source("podsearch", "embedder")
+
+# The reranker is small (~90 MB), so its weights are baked into its own image at build time, pinned
+# to the commit the build resolved (`embedder.weights.fetch_weights`, the same step as the
+# instructor download): a container never downloads anything, and a new pin is a new image.
+
+
+def bake_reranker(folder: str, model_id: str, revision: str | None) -> None:
+    from embedder.weights import fetch_weights
+
+    fetch_weights(Path(folder), model_id, revision)
+
+
+rerank_image = model_stack.add_local_python_source("podsearch", "embedder", copy=True).run_function(
+    bake_reranker,
+    kwargs={"model_id": settings.rerank_model_id, "revision": settings.rerank_revision},
 )
 
 # Heavy imports happen only in containers of the GPU image (and wherever torch is installed,
@@ -92,6 +114,9 @@ with gpu_image.imports():
     import torch
 
     from embedder.instructor import InstructorBackend
+
+with rerank_image.imports():
+    from embedder.cross_encoder import CrossEncoderBackend
 
 # ## Weights: downloaded once, into a Volume, as safetensors
 #
@@ -196,6 +221,38 @@ class BulkEmbedder:
         return answer_bulk(self.backend, texts, input_type)
 
 
+# ## The reranker class: a cross-encoder's second look at a search's top candidates
+#
+# One call scores one query against its candidates (a few dozen passages: one forward pass on a
+# GPU). Its own small class: the query class may hold no other method than its batched one, and
+# the bulk class scales to zero between indexing runs.
+
+
+@app.cls(
+    image=rerank_image,
+    gpu=settings.gpu,
+    env=container_env,
+    enable_memory_snapshot=True,
+    experimental_options=GPU_SNAPSHOT,
+    min_containers=settings.rerank_min_containers,
+    max_containers=settings.rerank_max_containers,
+    scaledown_window=settings.query_scaledown_s,
+    timeout=60,
+    startup_timeout=600,
+)
+class Reranker:
+    @modal.enter(snap=True)
+    def load(self) -> None:
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        folder = ModalDeploySettings().modal.rerank_dir
+        self.backend = CrossEncoderBackend(folder, device=device)
+        self.backend.score("warming up the reranker", ["a first pair to score"])
+
+    @modal.method()
+    def rerank(self, query: str, documents: list[str]) -> dict[str, Any]:
+        return answer_rerank(self.backend, query, documents)
+
+
 # ## The recipe, without waking a GPU
 #
 # Clients check the recipe before trusting vectors (an index refuses another recipe). It is read
@@ -217,7 +274,7 @@ def recipe() -> dict[str, Any]:
 # `proxy_auth`, Modal also demands its `Modal-Key`/`Modal-Secret` headers before our code runs.
 
 
-def serve(query: QueryCall, bulk: BulkCall) -> FastAPI:
+def serve(query: QueryCall, bulk: BulkCall, rerank: RerankCall) -> FastAPI:
     """The web app over any way of calling the classes (`.map`/`.remote` here, `.local()` in
     tests). Refuses to serve an open endpoint."""
     current = ModalDeploySettings().modal
@@ -234,8 +291,13 @@ def serve(query: QueryCall, bulk: BulkCall) -> FastAPI:
         query=query,
         bulk=bulk,
     )
+    reranker = ForwardingReranker(current.rerank_model_id, gpu=current.gpu, rerank=rerank)
     return build_web_app(
-        backend, token=token, max_batch=256, coalesce_max_texts=current.query_max_batch
+        backend,
+        token=token,
+        max_batch=256,
+        coalesce_max_texts=current.query_max_batch,
+        reranker=reranker,
     )
 
 
@@ -253,17 +315,19 @@ token_secrets = [modal.Secret.from_name(settings.token_secret)] if settings.toke
 @modal.concurrent(max_inputs=64)
 @modal.asgi_app(requires_proxy_auth=settings.proxy_auth)
 def web() -> FastAPI:
-    queries, bulk = QueryEmbedder(), BulkEmbedder()
+    queries, bulk, reranker = QueryEmbedder(), BulkEmbedder(), Reranker()
     return serve(
         lambda texts, input_types: list(queries.embed.map(texts, input_types)),
         lambda texts, input_type: bulk.embed.remote(texts, input_type),
+        lambda query, documents: reranker.rerank.remote(query, documents),
     )
 
 
 # ## Smoke test: `modal run -m embedder.modal_app`
 #
 # Fetches the weights if needed, then embeds a question and three passages on real GPUs and
-# checks what a caller relies on: finite, normalised 768-d vectors, and the right passage first.
+# checks what a caller relies on: finite, normalised 768-d vectors, and the right passage first;
+# then the reranker scores the same passages and must put the same one first.
 
 
 @app.local_entrypoint()
@@ -290,4 +354,9 @@ def smoke(question: str = "how do they handle on-call burnout?") -> None:
     scores = [sum(q * d for q, d in zip(query_vector, v, strict=True)) for v in bulk["embeddings"]]
     print("scores:", [round(s, 3) for s in scores], "served by:", answer["server"])
     assert scores.index(max(scores)) == 0, "the on-call passage should rank first"
+    reranked = Reranker().rerank.remote(question, passages)
+    if reranked.get("error"):
+        raise SystemExit(f"reranking failed: {reranked['code']}: {reranked['error']}")
+    print("rerank:", reranked["model"], reranked["revision"], reranked["scores"])
+    assert reranked["scores"].index(max(reranked["scores"])) == 0, "the reranker disagrees"
     print("ok; web endpoint:", web.get_web_url())

@@ -2,8 +2,9 @@
 
 GPU side: `answer_queries` and `answer_bulk` turn a loaded `Backend` into the answers the Modal
 classes return (`podsearch.contract.ModalAnswer`), validating every vector and keeping
-one bad vector from failing its neighbours in a batch. Web side: `ForwardingBackend` is a
-`Backend` that encodes nothing itself and forwards to those classes, so the web endpoint is
+one bad vector from failing its neighbours in a batch; `answer_rerank` does the same for the
+reranker class (`ModalRerankAnswer`). Web side: `ForwardingBackend` and `ForwardingReranker`
+encode and score nothing themselves and forward to those classes, so the web endpoint is
 `embedder.app.create_app` unchanged: the same contract as the local server, by construction.
 """
 
@@ -17,7 +18,15 @@ from typing import TYPE_CHECKING, Any
 from pydantic import SecretStr
 
 from embedder.backends import Backend, EncodeResult
-from podsearch.contract import EmbeddingRecipe, ErrorCode, InputType, ModalAnswer, validate_vectors
+from embedder.reranking import RerankBackend, ScoreResult, check_scores
+from podsearch.contract import (
+    EmbeddingRecipe,
+    ErrorCode,
+    InputType,
+    ModalAnswer,
+    ModalRerankAnswer,
+    validate_vectors,
+)
 from podsearch.errors import EmbedderResponseInvalid
 
 if TYPE_CHECKING:
@@ -27,6 +36,7 @@ log = logging.getLogger(__name__)
 
 QueryCall = Callable[[list[str], list[str]], Sequence[Mapping[str, Any]]]
 BulkCall = Callable[[list[str], str], Mapping[str, Any]]
+RerankCall = Callable[[str, list[str]], Mapping[str, Any]]
 
 
 def server_info(backend: Backend) -> dict[str, str]:
@@ -147,6 +157,51 @@ class ForwardingBackend:
         self.versions = info
 
 
+def answer_rerank(backend: RerankBackend, query: str, documents: Sequence[str]) -> dict[str, Any]:
+    """The reranker class's answer: a finite score per document, or why there is none."""
+    server = {"device": backend.device, **backend.versions}
+    try:
+        result = backend.score(query, documents)
+        check_scores(result, len(documents))
+    except Exception as exc:
+        log.exception("reranker %s failed on %d documents", backend.model_id, len(documents))
+        return ModalRerankAnswer(
+            error=str(exc), code=ErrorCode.rerank_failed, server=server
+        ).model_dump()
+    return ModalRerankAnswer(
+        scores=result.scores,
+        tokens=result.tokens,
+        truncated=result.truncated,
+        model=backend.model_id,
+        revision=backend.revision,
+        server=server,
+    ).model_dump()
+
+
+class ForwardingReranker:
+    """A `RerankBackend` for the web endpoint: each call goes to the reranker class. Its
+    revision, device and versions are those of the last GPU container that answered."""
+
+    name = "modal"
+
+    def __init__(self, model_id: str, *, gpu: str, rerank: RerankCall) -> None:
+        self.model_id = model_id
+        self.revision = ""
+        self.device = f"modal {gpu} (no GPU container has answered yet)"
+        self.versions: dict[str, str] = {}
+        self._rerank = rerank
+
+    def score(self, query: str, documents: Sequence[str]) -> ScoreResult:
+        answer = ModalRerankAnswer.model_validate(self._rerank(query, list(documents)))
+        if answer.error is not None:
+            raise RuntimeError(answer.error)
+        self.revision = answer.revision
+        info = dict(answer.server)
+        self.device = info.pop("device", self.device)
+        self.versions = info
+        return ScoreResult(answer.scores, answer.tokens, answer.truncated)
+
+
 def _unusable(answer: ModalAnswer, dimension: int) -> ModalAnswer:
     """An item the GPU refused becomes a NaN vector: the app validates each request's vectors,
     so it fails that request (500 invalid_embedding) and none of the others batched with it."""
@@ -162,6 +217,7 @@ def build_web_app(
     token: SecretStr | None,
     max_batch: int,
     coalesce_max_texts: int,
+    reranker: ForwardingReranker | None = None,
 ) -> FastAPI:
     """The local server's app over the forwarding backend: same routes, errors and auth.
     Forwarding is I/O-bound, so several coalesced batches may be in flight at once."""
@@ -175,4 +231,5 @@ def build_web_app(
         coalesce_max_texts=coalesce_max_texts,
         coalesce_wait_ms=2.0,
         concurrency=16,
+        reranker=reranker,
     )

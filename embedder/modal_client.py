@@ -4,8 +4,9 @@ container. It lives here, beside the app it calls, so the core never imports `mo
 `open_embedder` imports it only when `PODSEARCH_EMBEDDER__TRANSPORT=modal`.
 
 Queries go one text per call to the query class, whose `@modal.batched` method batches
-concurrent callers; a batch of documents goes in one call to the bulk class. The recipe comes
-from the app's CPU-only `recipe` function (asking it wakes no GPU).
+concurrent callers; a batch of documents goes in one call to the bulk class; a rerank goes in
+one call to the reranker class. The recipe comes from the app's CPU-only `recipe` function
+(asking it wakes no GPU).
 """
 
 from __future__ import annotations
@@ -19,11 +20,26 @@ import modal.exception
 from pydantic import ValidationError
 
 from podsearch.circuit import Retryable
-from podsearch.contract import EmbeddingRecipe, ErrorCode, InputType, ModalAnswer
-from podsearch.errors import EmbedderAuthFailed, EmbedderError, EmbedderResponseInvalid
+from podsearch.contract import (
+    EmbeddingRecipe,
+    ErrorCode,
+    InputType,
+    ModalAnswer,
+    ModalRerankAnswer,
+    RerankResponse,
+    RerankUsage,
+    ranked,
+)
+from podsearch.errors import (
+    EmbedderAuthFailed,
+    EmbedderError,
+    EmbedderResponseInvalid,
+    RerankUnavailable,
+)
 from podsearch.settings import EmbedderClientSettings
 
 QUERY_CLASS, BULK_CLASS, RECIPE_FUNCTION = "QueryEmbedder", "BulkEmbedder", "recipe"
+RERANK_CLASS = "Reranker"
 # Refusals: the app is not deployed, the token is wrong, the call is malformed. Never retried.
 _REFUSALS = (modal.exception.NotFoundError, modal.exception.InvalidError)
 
@@ -68,6 +84,35 @@ class ModalTransport:
             return [answer.embeddings[0] if answer.embeddings else [] for answer in answers]
         bulk = self._handle(BULK_CLASS).embed.remote.aio
         return (await self._answer(bulk(list(texts), input_type))).embeddings
+
+    async def rerank(
+        self, query: str, documents: Sequence[str], top_n: int | None, remaining_s: float | None
+    ) -> RerankResponse:
+        raw = await self._remote(
+            self._handle(RERANK_CLASS).rerank.remote.aio(query, list(documents))
+        )
+        try:
+            answer = ModalRerankAnswer.model_validate(raw)
+        except ValidationError as exc:
+            raise EmbedderResponseInvalid(f"malformed answer from {self.name}: {exc}") from exc
+        if answer.error is not None:
+            if answer.code == ErrorCode.rerank_unavailable:
+                raise RerankUnavailable(f"{self._app} has no reranker: {answer.error}")
+            if answer.code == ErrorCode.rerank_failed:
+                raise EmbedderResponseInvalid(answer.error)
+            raise EmbedderError(f"Modal refused the rerank of {self._app}: {answer.error}")
+        if len(answer.scores) != len(documents):
+            raise EmbedderResponseInvalid(
+                f"{len(documents)} documents, {len(answer.scores)} scores"
+            )
+        return RerankResponse(
+            model=answer.model,
+            revision=answer.revision,
+            results=ranked(answer.scores, top_n),
+            usage=RerankUsage(
+                total_tokens=sum(answer.tokens), truncated_inputs=sum(answer.truncated)
+            ),
+        )
 
     def _handle(self, name: str) -> Any:
         """`modal.Function.from_name(app, "recipe")` or `modal.Cls.from_name(app, cls)()`."""

@@ -24,6 +24,7 @@ DOCUMENT_INSTRUCTION = "Represent the podcast transcript passage for retrieval:"
 QUERY_INSTRUCTION = (
     "Represent the podcast listener question for retrieving relevant transcript passages:"
 )
+RERANK_MODEL = "cross-encoder/ms-marco-MiniLM-L-6-v2"
 Dtype = Literal["float32", "bfloat16"]
 _DTYPE_ALIASES = {"fp32": "float32", "float": "float32", "bf16": "bfloat16"}
 _FP16 = {"float16", "fp16", "half"}
@@ -58,6 +59,24 @@ class InstructorSettings(BaseModel):
     _check_dtype = field_validator("dtype", mode="before")(_dtype)
 
 
+class RerankSettings(BaseModel):
+    """The optional cross-encoder behind `POST /v1/rerank`; without a folder the route answers
+    404 `rerank_unavailable`. Only a local folder is loaded: nothing is downloaded."""
+
+    model_path: Path | None = Field(
+        None, description="A cross-encoder folder, e.g. cross-encoder/ms-marco-MiniLM-L-6-v2."
+    )
+    model_id: str | None = Field(
+        None, description="Answered as `model`; default: the folder's pinned id, else its name."
+    )
+    model_sha256: str | None = Field(
+        None, pattern=r"^[0-9a-f]{64}$", description="Expected sha256 of model.safetensors."
+    )
+    max_length: int = Field(512, ge=16, le=8192, description="Tokens per (query, document) pair.")
+    max_documents: int = Field(256, ge=1, le=2048, description="Most documents per request.")
+    batch_size: int = Field(32, ge=1, le=1024, description="Pairs per forward pass.")
+
+
 class EmbedderServerSettings(BaseModel):
     """What the service loads and how it listens."""
 
@@ -77,7 +96,8 @@ class EmbedderServerSettings(BaseModel):
         description="Expected sha256 of model.safetensors (default: the backend's pinned one).",
     )
     instructor: InstructorSettings = Field(default_factory=InstructorSettings)
-    token: SecretStr | None = Field(default=None, description="Bearer token for /v1/embeddings.")
+    rerank: RerankSettings = Field(default_factory=RerankSettings)
+    token: SecretStr | None = Field(default=None, description="Bearer token for /v1/ routes.")
     allow_no_token: bool = Field(
         default=False,
         description="Listen on a non-loopback address without a token (a private network).",
@@ -141,6 +161,15 @@ class ModalSettings(BaseModel):
     volume: str = Field("podsearch-models", description="modal.Volume that caches the weights.")
     models_dir: Path = Field(Path("/models"), description="Where containers mount the Volume.")
     instructor: InstructorSettings = Field(default_factory=InstructorSettings)
+    rerank_model_id: str = Field(
+        RERANK_MODEL, min_length=1, description="The cross-encoder baked into the reranker image."
+    )
+    rerank_revision: str | None = Field(
+        None, description="Its commit; default: the one the image build resolves and pins."
+    )
+    rerank_dir: Path = Field(Path("/reranker"), description="Where the reranker image holds it.")
+    rerank_min_containers: int = Field(0, ge=0, description="Warm reranker GPUs (cost!).")
+    rerank_max_containers: int = Field(2, ge=1)
     query_min_containers: int = Field(0, ge=0, description="Warm GPUs kept for queries (cost!).")
     query_max_containers: int = Field(4, ge=1)
     query_scaledown_s: int = Field(120, ge=2, le=3600, description="Idle seconds before stop.")

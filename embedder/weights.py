@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 # (model_id, revision or None for the default branch, target folder) -> the commit fetched
 Download = Callable[[str, str | None, Path], str]
 _SKIP = ["*.h5", "*.msgpack", "*.onnx", "*.ot", "flax_model*", "tf_model*", "rust_model*"]
+_SKIP += ["onnx/*", "openvino/*"]  # exported copies some repositories carry beside the weights
 
 
 def hub_download(model_id: str, revision: str | None, target: Path) -> str:

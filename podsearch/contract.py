@@ -1,13 +1,15 @@
-"""The wire contracts, written once: the embedding API (OpenAI-compatible), the answers of the
-Modal classes, the recipe recorded with every index, and the JSON error body of both servers.
+"""The wire contracts, written once: the embedding API (OpenAI-compatible), the rerank API (the
+shape of Jina's and Cohere's `/v1/rerank`), the answers of the Modal classes, the recipe recorded
+with every index, and the JSON error body of both servers.
 
 Servers (`embedder.app`, `embedder.modal_bridge`, `search_api`) and the client
 (`podsearch.remote_embedder` and its transports) use these models, so nobody hand-writes the
-JSON twice. `validate_vectors` runs on both sides of the wire.
+JSON twice. `validate_vectors` and `validate_ranking` run on both sides of the wire.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
@@ -81,6 +83,7 @@ class EmbedderHealth(BaseModel):
     dtype: str = "float32"
     warm: bool = False
     load_seconds: float | None = None
+    rerank_model: str | None = Field(None, description="What `/v1/rerank` scores with, if any.")
     versions: dict[str, str] = Field(default_factory=dict)
 
 
@@ -100,6 +103,61 @@ def validate_vectors(vectors: Sequence[Sequence[float]], count: int, dimension: 
             norm_sq += x * x
         if norm_sq == 0.0:
             raise EmbedderResponseInvalid(f"vector {i} is all zeros")
+
+
+# ## Reranking: `POST /v1/rerank`, a cross-encoder's second look at the top candidates
+
+
+class RerankRequest(BaseModel):
+    """How well each document answers `query`; `top_n` keeps only the best ones."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    query: str
+    documents: list[str] = Field(min_length=1, max_length=MAX_INPUTS_PER_REQUEST)
+    model: str | None = None
+    top_n: int | None = Field(None, ge=1)
+
+
+class RerankResult(BaseModel):
+    index: int = Field(ge=0, description="The document's position in the request.")
+    relevance_score: float
+
+
+class RerankUsage(BaseModel):
+    total_tokens: int = 0
+    truncated_inputs: int = 0
+
+
+class RerankResponse(BaseModel):
+    """Results best first (ties by index); `revision` pins the weights that scored them."""
+
+    model: str
+    revision: str = ""
+    results: list[RerankResult]
+    usage: RerankUsage = Field(default_factory=RerankUsage)
+
+
+def ranked(scores: Sequence[float], top_n: int | None) -> list[RerankResult]:
+    """The documents' scores as results, best first, ties by index, `top_n` of them."""
+    order = sorted(range(len(scores)), key=lambda i: (-scores[i], i))
+    return [RerankResult(index=i, relevance_score=scores[i]) for i in order[:top_n]]
+
+
+def validate_ranking(results: Sequence[RerankResult], documents: int, top_n: int | None) -> None:
+    """Refuse anything but min(documents, top_n) distinct documents with finite scores, best
+    first: a NaN would sort anywhere, a missing document would silently drop a moment."""
+    expected = min(documents, top_n or documents)
+    if len(results) != expected:
+        raise EmbedderResponseInvalid(f"expected {expected} rerank results, got {len(results)}")
+    indices = [r.index for r in results]
+    if len(set(indices)) != len(indices) or any(i >= documents for i in indices):
+        raise EmbedderResponseInvalid(f"rerank indices are not distinct documents of {documents}")
+    scores = [r.relevance_score for r in results]
+    if not all(math.isfinite(s) for s in scores):
+        raise EmbedderResponseInvalid("a rerank score is not finite")
+    if any(a < b for a, b in itertools.pairwise(scores)):
+        raise EmbedderResponseInvalid("rerank results are not best first")
 
 
 # ## Errors: `{"error": {"code", "message"[, "details"]}}` from every server
@@ -122,6 +180,8 @@ class ErrorCode(StrEnum):
     model_not_found = "model_not_found"
     invalid_embedding = "invalid_embedding"
     embedding_failed = "embedding_failed"
+    rerank_unavailable = "rerank_unavailable"
+    rerank_failed = "rerank_failed"
     # the search API
     empty_query = "empty_query"
     query_too_long = "query_too_long"
@@ -191,3 +251,19 @@ class ModalAnswer(BaseModel):
     error: str | None = None
     code: ErrorCode | None = None  # invalid_embedding (never retried) | embedding_failed | ...
     server: dict[str, str] = {}  # the GPU container: device, torch, cuda, load_seconds
+
+
+class ModalRerankAnswer(BaseModel):
+    """What the Modal reranker class returns per call: one score per document in input order
+    (with the model that gave them), or why there are none."""
+
+    model_config = ConfigDict(use_enum_values=True)
+
+    scores: list[float] = []
+    tokens: list[int] = []
+    truncated: list[bool] = []
+    model: str = ""
+    revision: str = ""
+    error: str | None = None
+    code: ErrorCode | None = None
+    server: dict[str, str] = {}

@@ -5,6 +5,7 @@ PodsearchError
  ├─ EmbedderError ─┬─ EmbedderUnavailable      timeout/connect/5xx -> retry; API degrades or 503
  │                 │   └─ CircuitOpen          failed repeatedly: not even attempted
  │                 ├─ EmbedderAuthFailed       401/403: wrong or missing token -> indexer stops
+ │                 ├─ RerankUnavailable        no reranking model there: search skips the stage
  │                 └─ EmbedderResponseInvalid  wrong count/dimension/non-finite -> 502, never stored
  ├─ StoreError ──┬─ StoreUnavailable           -> 503
  │               ├─ IndexNotReady              nothing published yet -> 503
@@ -43,6 +44,10 @@ class CircuitOpen(EmbedderUnavailable):
 
 class EmbedderAuthFailed(EmbedderError):
     """The service refused our credentials: a configuration error, the same for every input."""
+
+
+class RerankUnavailable(EmbedderError):
+    """The service has no reranking model configured: searches go on without the stage."""
 
 
 class EmbedderResponseInvalid(EmbedderError):

@@ -1,5 +1,5 @@
 """The HTTP transport of `RemoteEmbedder`: our OpenAI-compatible contract (the local server, the
-Modal web endpoint, TEI, ...).
+Modal web endpoint, TEI, ...), and `POST /v1/rerank` where the service has a reranker.
 
 One pooled `httpx.AsyncClient`, created inside the event loop that first uses it and refused
 from any other loop (clients shared across loops hung the system this one replaces). Timeouts
@@ -23,22 +23,30 @@ from podsearch.contract import (
     EmbeddingRequest,
     EmbeddingResponse,
     ErrorBody,
+    ErrorCode,
     InputType,
+    RerankRequest,
+    RerankResponse,
 )
-from podsearch.errors import EmbedderAuthFailed, EmbedderError, EmbedderResponseInvalid
+from podsearch.errors import (
+    EmbedderAuthFailed,
+    EmbedderError,
+    EmbedderResponseInvalid,
+    RerankUnavailable,
+)
 from podsearch.settings import EmbedderClientSettings
 
 _Model = TypeVar("_Model", bound=BaseModel)
 
 
-def _describe(response: httpx.Response) -> str:
-    """The server's own words: our `ErrorBody`, or the start of whatever it sent."""
+def _describe(response: httpx.Response) -> tuple[ErrorCode | None, str]:
+    """The server's own words: the code and message of our `ErrorBody`, or the start of
+    whatever it sent."""
     try:
         error = ErrorBody.model_validate_json(response.content).error
-        detail = f"{error.code}: {error.message}"
     except ValidationError:
-        detail = response.text[:300]
-    return f"HTTP {response.status_code} {detail}".rstrip()
+        return None, f"HTTP {response.status_code} {response.text[:300]}".rstrip()
+    return error.code, f"HTTP {response.status_code} {error.code}: {error.message}"
 
 
 def _retry_after(response: httpx.Response) -> float:
@@ -110,6 +118,15 @@ class HttpTransport:
             raise EmbedderResponseInvalid("response indices are not 0..n-1")
         return [d.embedding for d in data]
 
+    async def rerank(
+        self, query: str, documents: Sequence[str], top_n: int | None, remaining_s: float | None
+    ) -> RerankResponse:
+        body = RerankRequest(query=query, documents=list(documents), top_n=top_n)
+        response = await self._request(
+            "POST", "/v1/rerank", body.model_dump(exclude_none=True), remaining_s
+        )
+        return _parse(RerankResponse, response)
+
     async def _request(
         self, method: str, path: str, body: dict[str, Any] | None, remaining_s: float | None
     ) -> httpx.Response:
@@ -122,9 +139,11 @@ class HttpTransport:
             raise Retryable(f"{type(exc).__name__}: {exc}".rstrip(": ")) from exc
         if response.is_success:
             return response
-        problem = _describe(response)
+        code, problem = _describe(response)
         if response.status_code in (401, 403):
             raise EmbedderAuthFailed(f"embedder refused our token: {problem}")
+        if code == ErrorCode.rerank_unavailable:
+            raise RerankUnavailable(f"embedder has no reranker: {problem}")
         if response.status_code != 429 and response.status_code < 500:
             raise EmbedderError(f"embedder refused {method} {path}: {problem}")
         raise Retryable(problem, _retry_after(response))

@@ -1,7 +1,7 @@
 """The seams of podsearch: what an embedder and a segment store must do.
 
-Implementations: `RemoteEmbedder` (over HTTP: any OpenAI-compatible service, our local server,
-Modal's web endpoint, TEI; or over the Modal SDK);
+Implementations: `RemoteEmbedder` (embedder and reranker; over HTTP: any OpenAI-compatible
+service, our local server, Modal's web endpoint, TEI; or over the Modal SDK);
 `EdgeStore` (Qdrant Edge in-process) and `QdrantServerStore` (qdrant-client).
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from podsearch.contract import EmbeddingRecipe, InputType
+from podsearch.contract import EmbeddingRecipe, InputType, RerankResponse
 from podsearch.episodes import EpisodeRecord
 from podsearch.index_meta import IndexMeta
 from podsearch.models import PodcastStats, SegmentHit, SegmentPayload, SegmentPoint, StoreQuery
@@ -26,6 +26,17 @@ class Embedder(Protocol):
 
     async def embed(self, texts: Sequence[str], input_type: InputType) -> list[list[float]]:
         """One vector per text, finite and of the recipe's dimension, or an EmbedderError."""
+        ...
+
+
+class Reranker(Protocol):
+    """Scores candidates against the query with a cross-encoder: a search's optional second
+    stage (`RemoteEmbedder`: the embedding service's `/v1/rerank`)."""
+
+    async def rerank(
+        self, query: str, documents: Sequence[str], *, top_n: int | None = None
+    ) -> RerankResponse:
+        """Results best first, or an EmbedderError (RerankUnavailable: no model there)."""
         ...
 
 

@@ -3,13 +3,14 @@
 `RemoteEmbedder` owns everything that makes a remote call safe to depend on: one optional
 deadline per call (no attempt or retry starts past it), retries with backoff
 (`podsearch.circuit.call_with_retries`), the circuit breaker, batching (`embed_in_batches`) and
-the validation of every vector, whatever the server claims to have checked. A transport makes
-one attempt and says how it went:
+the validation of every vector, whatever the server claims to have checked. It reranks too
+(`POST /v1/rerank`), behind a circuit of its own: a slow reranker must not cost the searches
+their query embeddings. A transport makes one attempt and says how it went:
 
 ```
  RemoteEmbedder ── deadline · retries · circuit · batches · validate_vectors
    └─ EmbedderTransport (one attempt)
-        ├─ HttpTransport   podsearch.http_transport: POST /v1/embeddings, GET /health
+        ├─ HttpTransport   podsearch.http_transport: POST /v1/embeddings, /v1/rerank, GET /health
         └─ ModalTransport  embedder.modal_client: the Modal SDK (`modal` stays out of the core)
 ```
 `open_embedder(settings)` builds the one the settings name; the API and the indexer use it.
@@ -18,12 +19,21 @@ one attempt and says how it went:
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import Protocol, Self, TypeVar
 
 from podsearch.circuit import CircuitBreaker, call_with_retries
-from podsearch.contract import EmbeddingRecipe, InputType, validate_vectors
+from podsearch.contract import (
+    EmbeddingRecipe,
+    InputType,
+    RerankResponse,
+    RerankResult,
+    RerankUsage,
+    validate_ranking,
+    validate_vectors,
+)
 from podsearch.errors import EmbedderResponseInvalid
 from podsearch.http_transport import HttpTransport
 from podsearch.settings import EmbedderClientSettings
@@ -62,6 +72,13 @@ class EmbedderTransport(Protocol):
         """The vectors of one batch, in order (counted and validated by the caller)."""
         ...
 
+    async def rerank(
+        self, query: str, documents: Sequence[str], top_n: int | None, remaining_s: float | None
+    ) -> RerankResponse:
+        """One batch of documents scored against `query` (validated by the caller); raise
+        `RerankUnavailable` when the service has no reranker."""
+        ...
+
     async def aclose(self) -> None: ...
 
 
@@ -91,9 +108,11 @@ class RemoteEmbedder:
         *,
         backoff_s: float = 0.25,
         circuit: CircuitBreaker | None = None,
+        rerank_circuit: CircuitBreaker | None = None,
     ) -> None:
         self.transport = transport
         self.circuit = circuit or CircuitBreaker()
+        self.rerank_circuit = rerank_circuit or CircuitBreaker()
         self._settings = settings
         self._backoff_s = backoff_s
         self._recipe: EmbeddingRecipe | None = None
@@ -136,17 +155,56 @@ class RemoteEmbedder:
 
         return await embed_in_batches(texts, self._settings.batch_size, embed_batch)
 
+    async def rerank(
+        self,
+        query: str,
+        documents: Sequence[str],
+        *,
+        top_n: int | None = None,
+        deadline_s: float | None = None,
+    ) -> RerankResponse:
+        """The documents that answer `query` best, best first (`top_n` of them), as the
+        service's cross-encoder scores them; `deadline_s` bounds the whole call."""
+        deadline = _deadline(deadline_s)
+        results: list[RerankResult] = []
+        answers: list[RerankResponse] = []
+        size = self._settings.batch_size
+        for start in range(0, len(documents), size):
+            batch = documents[start : start + size]
+            attempt = functools.partial(self.transport.rerank, query, batch, top_n)
+            answer = await self._call("rerank", attempt, deadline, self.rerank_circuit)
+            validate_ranking(answer.results, len(batch), top_n)
+            results += [r.model_copy(update={"index": r.index + start}) for r in answer.results]
+            answers.append(answer)
+        if len({(a.model, a.revision) for a in answers}) > 1:
+            raise EmbedderResponseInvalid("the reranker changed model between batches")
+        results.sort(key=lambda r: (-r.relevance_score, r.index))  # the batches' best, merged
+        return RerankResponse(
+            model=answers[0].model if answers else "",
+            revision=answers[0].revision if answers else "",
+            results=results[:top_n],
+            usage=RerankUsage(
+                total_tokens=sum(a.usage.total_tokens for a in answers),
+                truncated_inputs=sum(a.usage.truncated_inputs for a in answers),
+            ),
+        )
+
     async def _cached_recipe(self, deadline: float | None) -> EmbeddingRecipe:
         if self._recipe is None:
             self._recipe = await self._call("recipe", self.transport.recipe, deadline)
         return self._recipe
 
     async def _call(
-        self, what: str, attempt: Callable[[float | None], Awaitable[T]], deadline: float | None
+        self,
+        what: str,
+        attempt: Callable[[float | None], Awaitable[T]],
+        deadline: float | None,
+        circuit: CircuitBreaker | None = None,
     ) -> T:
-        """One remote call with retries under the deadline, behind the circuit."""
+        """One remote call with retries under the deadline, behind the circuit (the embedder's
+        unless told otherwise)."""
         name = f"{self.transport.name} {what}"
-        return await self.circuit.call(
+        return await (circuit or self.circuit).call(
             name,
             lambda: call_with_retries(
                 attempt,

@@ -15,7 +15,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from podsearch.errors import EmbedderError, IndexNotReady, StoreUnavailable
-from podsearch.ports import Embedder, SegmentReader
+from podsearch.ports import Embedder, Reranker, SegmentReader
 from podsearch.remote_embedder import RemoteEmbedder, open_embedder
 from podsearch.stores import open_reader
 from search_api import episodes
@@ -35,8 +35,10 @@ def create_app(
     settings: ApiSettings | None = None,
     embedder: Embedder | None = None,
     reader: SegmentReader | None = None,
+    reranker: Reranker | None = None,
 ) -> FastAPI:
-    """Build the API; `embedder` and `reader` default to the ones the settings describe."""
+    """Build the API; `embedder` and `reader` default to the ones the settings describe, and
+    `reranker` (used when `api.rerank_depth` is set) to the embedder when it is remote."""
     settings = settings or ApiSettings()
     options = settings.api
     metrics = Metrics()
@@ -46,7 +48,8 @@ def create_app(
         # Clients are created here, inside the server's event loop, and closed with it.
         own_embedder = embedder or open_embedder(settings.embedder)
         own_reader = reader or open_reader(settings.store)
-        service = SearchService(own_embedder, own_reader, options, metrics)
+        remote = own_embedder if isinstance(own_embedder, RemoteEmbedder) else None
+        service = SearchService(own_embedder, own_reader, options, metrics, reranker or remote)
         await _check_at_startup(service, options.ready_deadline_s)
         app.state.service = service
         app.state.chat = ChatClient(settings.llm) if settings.llm.url else None

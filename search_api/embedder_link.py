@@ -1,4 +1,5 @@
-"""The API's calls to the embedder under a deadline, and what a client is told when they fail.
+"""The API's calls to the embedder (and its reranker) under a deadline, and what a client is told
+when they fail.
 
 A deadline that expires cancels the embedder call from outside, which the circuit breaker cannot
 tell from a caller walking away; `within_deadline` tells it, so a hung embedder opens the circuit
@@ -11,6 +12,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from podsearch.circuit import CircuitBreaker
 from podsearch.contract import EmbeddingRecipe
 from podsearch.errors import (
     CircuitOpen,
@@ -24,14 +26,14 @@ T = TypeVar("T")
 
 
 async def within_deadline(
-    embedder: Embedder, deadline_s: float, work: Callable[[], Awaitable[T]]
+    circuit: CircuitBreaker | None, deadline_s: float, work: Callable[[], Awaitable[T]]
 ) -> T:
-    """`work()` (calls to `embedder`) bounded by `deadline_s`; expiry counts on its circuit."""
+    """`work()` (calls behind `circuit`: a RemoteEmbedder's `circuit` or `rerank_circuit`)
+    bounded by `deadline_s`; expiry counts on that circuit."""
     try:
         async with asyncio.timeout(deadline_s):
             return await work()
     except TimeoutError:
-        circuit = getattr(embedder, "circuit", None)  # a RemoteEmbedder's
         if circuit is not None:
             circuit.record_timeout(f"no answer within {deadline_s:g} s")
         raise
@@ -45,7 +47,7 @@ async def probe(embedder: Embedder, deadline_s: float) -> EmbeddingRecipe:
         await embedder.embed(["is the embedder ready"], "query")
         return await embedder.recipe()
 
-    return await within_deadline(embedder, deadline_s, embed_one)
+    return await within_deadline(getattr(embedder, "circuit", None), deadline_s, embed_one)
 
 
 def why_degraded(exc: Exception, deadline_s: float) -> str:

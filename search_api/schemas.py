@@ -61,8 +61,18 @@ class Timings(BaseModel):
     embed_ms: float = 0.0
     search_ms: float = 0.0
     fetch_ms: float = 0.0
+    rerank_ms: float = 0.0
     shape_ms: float = 0.0
     total_ms: float = 0.0
+
+
+class RerankInfo(BaseModel):
+    """What the optional rerank stage did (`PODSEARCH_API__RERANK_DEPTH`)."""
+
+    applied: bool = Field(description="False: the store's order stands, `reason` says why.")
+    moments: int = Field(description="The first results, in the reranker's order and score.")
+    model: str | None = Field(description="The cross-encoder that scored them.")
+    reason: str | None = None
 
 
 class SearchResponse(BaseModel):
@@ -84,6 +94,7 @@ class SearchResponse(BaseModel):
     facets: dict[str, list[FacetValue]] | None = Field(
         None, description="`facets=`: counts over this search's candidate moments, not the index."
     )
+    rerank: RerankInfo | None = Field(None, description="The rerank stage; null when it is off.")
 
 
 class Health(BaseModel):

@@ -6,6 +6,7 @@ python -m bench.eval                  # ~100 Changelog episodes + all 35 qmsum-v
 python -m bench.eval --corpus qmsum   # one set only
 python -m bench.eval --full           # all 299 Changelog episodes (~25 min of embedding)
 python -m bench.eval --window 60 --overlap 15
+python -m bench.eval --rerank-url URL  # the rerank stage on, scored by URL's /v1/rerank
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 from bench.eval.corpus import REPO, SAMPLE_CORPUS, Corpus, changelog, qmsum
 from bench.eval.embedder_process import local_embedder
 from bench.eval.metrics import K
-from bench.eval.run import SCOPES, Evaluation, eval_embedder, evaluate
+from bench.eval.run import SCOPES, Evaluation, eval_embedder, eval_reranker, evaluate
 from bench.report import machine, table
 from podsearch.index_meta import ChunkerConfig
 
@@ -43,6 +44,11 @@ def arguments() -> argparse.Namespace:
     parser.add_argument(
         "--include-ads", action="store_true", help="keep sponsor/promo reads in the results"
     )
+    parser.add_argument(
+        "--rerank-url",
+        help="rerank with this service's /v1/rerank (token: PODSEARCH_EMBEDDER__TOKEN)",
+    )
+    parser.add_argument("--rerank-depth", type=int, default=20, help="moments reranked")
     return parser.parse_args()
 
 
@@ -73,7 +79,10 @@ def scores_tables(evaluation: Evaluation) -> str:
 
 async def run(args: argparse.Namespace, url: str) -> None:
     chunker = ChunkerConfig(window_words=args.window, overlap_words=args.overlap)
-    async with eval_embedder(url, args.cache) as embedder:
+    async with (
+        eval_embedder(url, args.cache) as embedder,
+        eval_reranker(args.rerank_url) as reranker,
+    ):
         for corpus in corpora(args):
             evaluation = await evaluate(
                 corpus,
@@ -83,9 +92,12 @@ async def run(args: argparse.Namespace, url: str) -> None:
                 scopes=SCOPES,
                 naive=not args.no_naive,
                 include_ads=args.include_ads,
+                reranker=reranker,
+                rerank_depth=args.rerank_depth,
             )
             ads = " | sponsor reads included" if args.include_ads else ""
-            print(f"\n{corpus.label(chunker)}{ads} | {machine()}")
+            reranked = f" | reranked: {args.rerank_depth} by {args.rerank_url}" if reranker else ""
+            print(f"\n{corpus.label(chunker)}{ads}{reranked} | {machine()}")
             print(scores_tables(evaluation), flush=True)
 
 

@@ -14,13 +14,13 @@ from bench.eval.metrics import K, Scores, Span, score
 from bench.eval.naive import NaiveIndex
 from podsearch.index_meta import ChunkerConfig
 from podsearch.models import SearchFilters
-from podsearch.ports import Embedder
-from podsearch.remote_embedder import open_embedder
+from podsearch.ports import Embedder, Reranker
+from podsearch.remote_embedder import RemoteEmbedder, open_embedder
 from podsearch.settings import EmbedderClientSettings
 from podsearch.stores.edge import EdgeReader
 from search_api.schemas import SearchMode
 from search_api.service import SearchParams, SearchService
-from search_api.settings import ApiOptions
+from search_api.settings import ApiOptions, ApiSettings
 
 Results = list[list[Span]]  # per question, the top-K moments
 SCOPES = ("across", "within")  # the whole corpus, or only the judged episode
@@ -45,10 +45,27 @@ async def eval_embedder(url: str, cache: Path) -> AsyncIterator[Embedder]:
 
 
 @asynccontextmanager
-async def open_service(index: Path, embedder: Embedder) -> AsyncIterator[SearchService]:
+async def eval_reranker(url: str | None) -> AsyncIterator[RemoteEmbedder | None]:
+    """The reranker at `url` (its token from the environment's embedder settings), if any."""
+    if url is None:
+        yield None
+        return
+    settings = ApiSettings().embedder.model_copy(update={"url": url, "read_timeout_s": 600})
+    async with open_embedder(settings) as reranker:
+        yield reranker
+
+
+@asynccontextmanager
+async def open_service(
+    index: Path, embedder: Embedder, reranker: Reranker | None = None, rerank_depth: int = 0
+) -> AsyncIterator[SearchService]:
+    """The service as the API runs it; with `reranker`, its rerank stage on `rerank_depth`
+    moments."""
     reader = EdgeReader(index)
+    depth = rerank_depth if reranker is not None else 0
+    options = OPTIONS.model_copy(update={"rerank_depth": depth, "rerank_deadline_s": 600})
     try:
-        yield SearchService(embedder, reader, OPTIONS)
+        yield SearchService(embedder, reader, options, reranker=reranker)
     finally:
         await reader.close()
 
@@ -67,6 +84,8 @@ async def ask(
     response = await service.search(params)
     if response["degraded"]:
         raise RuntimeError(f"search degraded to keyword: {response['degraded_reason']}")
+    if response["rerank"] is not None and not response["rerank"]["applied"]:
+        raise RuntimeError(f"search not reranked: {response['rerank']['reason']}")
     return [Span(m["episode_id"], m["start"], m["end"]) for m in response["results"]]
 
 
@@ -100,13 +119,15 @@ async def evaluate(
     scopes: Sequence[str] = ("across",),
     naive: bool = False,
     include_ads: bool = False,
+    reranker: Reranker | None = None,
+    rerank_depth: int = 0,
 ) -> Evaluation:
     """Build (or reuse) the corpus's index, ask every question in every mode and scope, score;
-    with `naive`, the naive pipeline's answers too."""
+    with `naive`, the naive pipeline's answers too; with `reranker`, the rerank stage on."""
     index = await prepare_index(corpus, chunker, cache, embedder)
     questions = read_questions(corpus.questions)
     out: Evaluation = {}
-    async with open_service(index, embedder) as service:
+    async with open_service(index, embedder, reranker, rerank_depth) as service:
         for scope in scopes:
             for mode in modes:
                 results = await run_questions(

@@ -36,9 +36,17 @@ def test_the_app_registers_its_classes_and_functions_under_its_name() -> None:
         modal_app.web,
         modal_app.recipe,
         modal_app.download_weights,
+        modal_app.Reranker,
     )
     names = {deploy_request(definition).function_name for definition in definitions}
-    assert names == {"QueryEmbedder.*", "BulkEmbedder.*", "web", "recipe", "download_weights"}
+    assert names == {
+        "QueryEmbedder.*",
+        "BulkEmbedder.*",
+        "Reranker.*",
+        "web",
+        "recipe",
+        "download_weights",
+    }
 
 
 def test_the_query_class_batches_on_a_snapshotted_gpu_with_the_volume() -> None:
@@ -64,6 +72,17 @@ def test_the_bulk_class_scales_to_zero_with_a_bound_and_no_batching() -> None:
     assert list(bulk.method_definitions) == ["embed"]
     assert [m.mount_path for m in bulk.volume_mounts] == ["/models"]
     assert bulk.timeout_secs == 600
+
+
+def test_the_reranker_class_runs_on_a_snapshotted_gpu_with_its_weights_in_the_image() -> None:
+    reranker = deploy_request(modal_app.Reranker)
+
+    assert gpus(reranker) == ("A10G", 1)
+    assert reranker.checkpointing_enabled and reranker.experimental_options["enable_gpu_snapshot"]
+    assert autoscaler(reranker) == (0, 2, 120)
+    assert list(reranker.method_definitions) == ["rerank"]
+    assert not reranker.volume_mounts  # the weights are in the image, baked at build time
+    assert modal_app.settings.rerank_model_id == "cross-encoder/ms-marco-MiniLM-L-6-v2"
 
 
 def test_the_web_endpoint_is_an_asgi_app_without_a_gpu_and_with_the_token_secret() -> None:
@@ -158,7 +177,7 @@ def test_the_web_endpoint_serves_from_an_image_without_torch(volume: Path) -> No
         "for name in ('torch', 'transformers', 'sentence_transformers', 'InstructorEmbedding'):\n"
         "    sys.modules[name] = None  # import fails, as in the web image\n"
         "import embedder.modal_app as m\n"
-        "app = m.serve(lambda t, k: [], lambda t, k: {})\n"
+        "app = m.serve(lambda t, k: [], lambda t, k: {}, lambda q, d: {})\n"
         "print(json.dumps(sorted(r.path for r in app.routes)))\n"
     )
     env = {
@@ -178,4 +197,4 @@ def test_the_web_endpoint_serves_from_an_image_without_torch(volume: Path) -> No
     )
 
     assert result.returncode == 0, result.stderr
-    assert {"/v1/embeddings", "/health"} <= set(json.loads(result.stdout))
+    assert {"/v1/embeddings", "/v1/rerank", "/health"} <= set(json.loads(result.stdout))

@@ -16,16 +16,23 @@ import modal.exception
 import pytest
 
 import embedder.modal_app as modal_app
+from embedder.cross_encoder import CrossEncoderBackend
 from embedder.instructor import InstructorBackend
 from embedder.modal_client import ModalTransport
 from embedder.settings import InstructorSettings
 from podsearch.circuit import CircuitBreaker
 from podsearch.contract import EmbeddingRecipe
-from podsearch.errors import EmbedderError, EmbedderResponseInvalid, EmbedderUnavailable
+from podsearch.errors import (
+    EmbedderError,
+    EmbedderResponseInvalid,
+    EmbedderUnavailable,
+    RerankUnavailable,
+)
 from podsearch.remote_embedder import RemoteEmbedder, open_embedder
 from podsearch.settings import EmbedderClientSettings
+from tests.embedder.tiny_cross_encoder import TINY_RERANKER_ID
 from tests.embedder.tiny_instructor import POISON, TINY_MODEL_ID
-from tests.modal.conftest import FOLDER_NAME
+from tests.modal.conftest import FOLDER_NAME, RERANK_REVISION
 
 pytestmark = pytest.mark.filterwarnings("ignore:The .* function is executing locally:UserWarning")
 
@@ -52,6 +59,10 @@ class DeployedApp:
 
     def _cls(self, app_name: str, name: str) -> Callable[[], SimpleNamespace]:
         self.lookups.append((app_name, name))
+        if name == "Reranker":
+            reranker = modal_app.Reranker()
+            remote = Remote(reranker.rerank.local, self.calls, name)
+            return lambda: SimpleNamespace(rerank=SimpleNamespace(remote=remote))
         if name == "QueryEmbedder":
             queries = modal_app.QueryEmbedder()
             # One item per remote call; Modal would batch concurrent ones into one method call.
@@ -145,7 +156,8 @@ class ScriptedModal:
         return RECIPE.model_dump()
 
     def _handle(self) -> SimpleNamespace:
-        return SimpleNamespace(embed=SimpleNamespace(remote=SimpleNamespace(aio=self._embed)))
+        remote = SimpleNamespace(remote=SimpleNamespace(aio=self._embed))
+        return SimpleNamespace(embed=remote, rerank=remote)
 
     async def _embed(self, *args: object) -> object:
         self.calls += 1
@@ -244,6 +256,44 @@ async def test_the_modal_circuit_opens_too() -> None:
         await embedder.embed(["a"], "query")
 
     assert fake.calls == 2
+
+
+async def test_a_rerank_reaches_the_reranker_class_and_comes_back_best_first(
+    deployed: DeployedApp, baked_reranker: Path
+) -> None:
+    embedder = client(deployed, batch_size=3)
+    local = CrossEncoderBackend(baked_reranker, max_length=512)
+    passages = ["we rotate the pager weekly", "tomatoes need water", "the seed round", "hiring"]
+
+    reranked = await embedder.rerank("on-call burnout", passages, top_n=3)
+
+    scores = local.score("on-call burnout", passages).scores
+    assert [r.index for r in reranked.results] == sorted(range(4), key=lambda i: -scores[i])[:3]
+    assert (reranked.model, reranked.revision) == (TINY_RERANKER_ID, RERANK_REVISION)
+    assert deployed.calls.count("Reranker") == 2  # 4 passages in batches of 3
+
+
+@pytest.mark.parametrize(
+    ("script", "error", "calls"),
+    [
+        ([{"error": "none here", "code": "rerank_unavailable"}], RerankUnavailable, 1),
+        ([{"error": "NaN", "code": "rerank_failed"}], EmbedderResponseInvalid, 1),
+        ([{"scores": [0.5, 0.4], "model": "m"}], EmbedderResponseInvalid, 1),  # 2 for 1
+        ([{"scores": [float("nan")], "model": "m"}], EmbedderResponseInvalid, 1),
+        ([RuntimeError("container crashed")], EmbedderUnavailable, 3),
+    ],
+    ids=["unavailable", "failed", "miscounted", "nan", "crash"],
+)
+async def test_modal_rerank_answers_are_validated_and_only_failures_retried(
+    script: list[object], error: type[Exception], calls: int
+) -> None:
+    embedder, fake = modal_embedder(script)
+
+    with pytest.raises(error):
+        await embedder.rerank("q", ["a"])
+
+    assert fake.calls == calls
+    assert embedder.circuit.snapshot().consecutive_failures == 0  # the embedder's is untouched
 
 
 def test_the_settings_choose_the_modal_transport() -> None:

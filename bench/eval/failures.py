@@ -30,8 +30,9 @@ EXCERPT = 240  # characters of each moment's words
 def describe(rank: int, moment: dict[str, Any], right: bool) -> str:
     why = moment["explain"]
     branches = " ".join(
-        f"{name} #{why[key]['rank']}" if why[key] else f"{name} -"
-        for name, key in (("dense", "dense"), ("BM25", "keyword"))
+        f"{name} #{why[key]['rank']}" if why.get(key) else f"{name} -"
+        for name, key in (("dense", "dense"), ("BM25", "keyword"), ("topic", "topic"))
+        if key != "topic" or why.get(key)  # a templated question's topic branch, when it has one
     )
     head = f"{rank:3d} {'RIGHT' if right else '     '} {moment['episode_id']} "
     head += f"{moment['start']:.0f}-{moment['end']:.0f} s  fused {moment['score']:.4f}  {branches}"

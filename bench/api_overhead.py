@@ -6,8 +6,10 @@ then measures in one run, the API of `--before` (git revisions) served beside th
   baseline  today's raw store query for one page: 100 candidates with full payloads
   store     the store part of a page now: slim ranking query + one fetch of the page's segments
   in-proc   GET /search through the ASGI app in-process (validation, cache, merge, JSON)
-  http      GET /search over loopback HTTP to a uvicorn process, old and new alternating
+  http      GET /search over loopback HTTP to uvicorn processes served as `podsearch-api` serves
   load      requests/s with --clients concurrent HTTP clients vs baseline queries/s, one thread
+Baseline, store and http are asked each question in turn, and load rounds alternate with a
+baseline pass, so every ratio compares paths measured under the same load.
 
     python -m bench.api_overhead [--episodes 60] [--queries 200] [--clients 16] [--seconds 10]
 """
@@ -28,7 +30,7 @@ from pathlib import Path
 import httpx
 
 from bench.full_payload import FullPayloadReader
-from bench.loopback import load, stage_timings, time_servers
+from bench.loopback import Connection, http_timer, load, stage_timings, time_in_turn
 from bench.report import machine
 from indexer.pipeline import Indexer
 from podsearch.index_meta import ChunkerConfig
@@ -69,49 +71,47 @@ def questions(count: int) -> list[str]:
     return (asked * (count // len(asked) + 1))[:count]
 
 
-async def time_store(
-    root: Path, asked: list[str], repeat: int
-) -> tuple[list[float], list[float], list[float], float]:
-    """Per query: today's raw store query (100 full payloads), and the store part of a page
-    now (ids and scores, places, one fetch of the page's segments), alternated, each the best
-    of `repeat` (the shared machine's load comes in bursts); and first asks apart (places read
-    from the engine), once each; and the baseline's queries/s in one plain pass."""
-    reader, before = EdgeReader(root), FullPayloadReader(root)
-    embedder, bm25 = HashEmbedder(DIM), Bm25Encoder()
-    depth = depth_for(11, 1)  # what the API fetches for limit=10, offset=0
-    queries = [
-        StoreQuery(limit=depth, dense=embedder.vector(q), sparse=bm25.query(q)) for q in asked
-    ]
-    await reader.search(queries[0])
-    await before.search(queries[0])
-    shard, _ = reader._live()
+class StorePaths:
+    """The store's part of one page, old and new, on one index: `old` is today's raw store
+    query (100 candidates, full payloads), `page` the store part of a page now (ids and scores,
+    places, one fetch of the page's segments). Each returns the seconds it took."""
 
-    async def page(query: StoreQuery) -> float:
+    def __init__(self, root: Path, asked: list[str]) -> None:
+        self.reader, self.before = EdgeReader(root), FullPayloadReader(root)
+        embedder, bm25 = HashEmbedder(DIM), Bm25Encoder()
+        depth = depth_for(11, 1)  # what the API fetches for limit=10, offset=0
+        self.queries = {
+            q: StoreQuery(limit=depth, dense=embedder.vector(q), sparse=bm25.query(q))
+            for q in dict.fromkeys(asked)
+        }
+
+    async def old(self, question: str) -> float:
+        started = time.perf_counter()
+        await self.before.search(self.queries[question])
+        return time.perf_counter() - started
+
+    async def page(self, question: str) -> float:
         """The engine work alone, as `search` runs it in its worker thread (the handoff is in
-        the API figures below)."""
-        search = plan.plan_search(query)
+        the API figures)."""
+        search = plan.plan_search(self.queries[question])
         assert search is not None  # every golden question has terms
+        shard, _ = self.reader._live()
         started = time.perf_counter()
-        hits = _rank(shard, reader._places, _request(search))
-        await reader.fetch(page_ids(merge_moments(hits)[:10], context=False))
+        hits = _rank(shard, self.reader._places, _request(search))
+        await self.reader.fetch(page_ids(merge_moments(hits)[:10], context=False))
         return time.perf_counter() - started
 
-    async def old_query(query: StoreQuery) -> float:
-        started = time.perf_counter()
-        await before.search(query)
-        return time.perf_counter() - started
+    async def rate(self, asked: list[str], seconds: float) -> float:
+        """`old` queries/s in one plain pass: what the API's throughput is compared to."""
+        done, stop = 0, time.perf_counter() + seconds
+        while time.perf_counter() < stop:
+            await self.old(asked[done % len(asked)])
+            done += 1
+        return done / seconds
 
-    distinct = dict(zip(asked, queries, strict=True))
-    cold = [await page(query) for query in distinct.values()]  # places not read yet
-    old, new, once = [], [], []
-    for query in queries:
-        taken = [await old_query(query) for _ in range(repeat)]
-        old.append(min(taken))
-        once.append(taken[0])  # one plain pass: the one-thread throughput `load` compares to
-        new.append(min([await page(query) for _ in range(repeat)]))
-    await reader.close()
-    await before.close()
-    return old, new, cold, len(once) / sum(once)
+    async def close(self) -> None:
+        await self.reader.close()
+        await self.before.close()
 
 
 def app_for(root: Path) -> object:
@@ -135,13 +135,18 @@ async def time_in_process(root: Path, asked: list[str]) -> list[float]:
 
 
 def serve(root: Path, port: int) -> None:
-    import uvicorn
+    """The API on `root` as `podsearch-api` serves it (logging included), with the hashing
+    embedder and no rate limit (every load client comes from one address)."""
+    from search_api.cli import serve as serve_api
 
-    uvicorn.run(app_for(root), host="127.0.0.1", port=port, log_level="warning")  # type: ignore[arg-type]
+    options = ApiOptions(rate_limit_per_minute=0, port=port)
+    app = create_app(ApiSettings(api=options), embedder=HashEmbedder(DIM), reader=EdgeReader(root))
+    serve_api(app, options)
 
 
 def start_server(root: Path, source: Path = REPO) -> tuple[subprocess.Popen[bytes], str]:
-    """The API of the code under `source` (this checkout, or an older revision) on `root`."""
+    """The API of the code under `source` (this checkout, or an older revision) on `root`; its
+    log (a JSON line per request) goes to a file beside the index."""
     import socket
 
     with socket.socket() as sock:
@@ -149,16 +154,19 @@ def start_server(root: Path, source: Path = REPO) -> tuple[subprocess.Popen[byte
         port = sock.getsockname()[1]
     command = [sys.executable, "-m", "bench.api_overhead", "--serve", str(root), str(port)]
     env = {**os.environ, "PYTHONPATH": str(source)}
-    process = subprocess.Popen(command, cwd=source, env=env)
+    log = root.parent / f"server-{port}.log"
+    with log.open("wb") as handle:
+        process = subprocess.Popen(command, cwd=source, env=env, stderr=handle)
     url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
+    deadline = time.monotonic() + 120  # imports and the index's first open, on a busy machine
+    while time.monotonic() < deadline and process.poll() is None:
         try:
             if httpx.get(f"{url}/health").status_code == 200:
                 return process, url
         except httpx.TransportError:
-            time.sleep(0.1)
+            time.sleep(0.2)
     process.kill()
-    raise RuntimeError("the API did not start")
+    raise RuntimeError(f"the API of {source} did not start: {log.read_text()[-2000:]}")
 
 
 def checkout(revision: str, into: Path) -> Path:
@@ -199,43 +207,67 @@ async def main(args: argparse.Namespace) -> None:
             for i, name in enumerate(args.before)
         ]
         asked = questions(args.queries)
-        old_store, new_store, cold_store, store_qps = await time_store(root, asked, args.repeat)
-        base, base99 = percentiles(old_store)
-        print(
-            f"{'baseline':22s} p50 {base * 1e3:7.2f} ms  p99 {base99 * 1e3:7.2f} ms"
-            f"  (today's raw store query: 100 full payloads; best of {args.repeat} per query)"
-            f"  ({load_avg()})"
-        )
-        report("store part of a page", new_store, base)
-        report("  (first asks)", cold_store, base)
-        report("in-proc API (new)", await time_in_process(root, asked), base)
+        store = StorePaths(root, asked)
+        cold = [await store.page(q) for q in store.queries]  # places not read yet: first asks
+        in_process = await time_in_process(root, asked)
         labelled = [*others, ("new", REPO)]
         servers = [start_server(root, source) for _, source in labelled]
+        connections = [Connection(url) for _, url in servers]
         try:
-            latencies = await time_servers([url for _, url in servers], asked, args.repeat)
+            timers = [store.old, store.page, *(http_timer(c) for c in connections)]
+            old, new, *latencies = await time_in_turn(timers, asked, args.repeat)
+            base, base99 = percentiles(old)
+            print(
+                f"{'baseline':22s} p50 {base * 1e3:7.2f} ms  p99 {base99 * 1e3:7.2f} ms"
+                f"  (today's raw store query: 100 full payloads; best of {args.repeat} per query,"
+                f" all paths below asked in turn)  ({load_avg()})"
+            )
+            report("store part of a page", new, base)
+            report("  (first asks)", cold, base)
+            report("in-proc API (new)", in_process, base)
             for (name, _), taken in zip(labelled, latencies, strict=True):
                 report(f"http API ({Path(name).name})", taken, base)
             stages = await stage_timings(servers[-1][1], asked)
             print("new stages, mean ms: " + ", ".join(f"{k} {v:.2f}" for k, v in stages.items()))
-            rates: dict[str, list[float]] = {name: [] for name, _ in labelled}
-            errors = 0
-            for _ in range(args.rounds):  # rounds in turn: the machine's load drifts
-                for (name, _), (_, url) in zip(labelled, servers, strict=True):
-                    rps, failed = await load(url, asked, args.clients, args.seconds / args.rounds)
-                    rates[name].append(rps)
-                    errors += failed
-            for name, measured in rates.items():
-                rps = statistics.median(measured)
-                print(
-                    f"load ({Path(name).name}): {rps:7.1f} req/s with {args.clients} clients "
-                    f"(median of {args.rounds} rounds); baseline store {store_qps:7.1f} q/s in "
-                    f"one thread; ratio {rps / store_qps:.2f}  ({load_avg()})"
-                )
-            print(f"load errors, all servers: {errors}")
+            await measure_load(store, labelled, [url for _, url in servers], asked, args)
         finally:
+            for connection in connections:
+                connection.close()
             for process, _ in servers:
                 process.terminate()
                 process.wait()
+            await store.close()
+
+
+async def measure_load(
+    store: StorePaths,
+    labelled: list[tuple[str, Path]],
+    urls: list[str],
+    asked: list[str],
+    args: argparse.Namespace,
+) -> None:
+    """Rounds in turn (the machine's load drifts): the raw store's queries/s in one thread,
+    then each server under `--clients` clients; each round's ratio is taken in that round."""
+    seconds = args.seconds / args.rounds
+    ratios: dict[str, list[float]] = {name: [] for name, _ in labelled}
+    rates: dict[str, list[float]] = {name: [] for name, _ in labelled}
+    store_rates, errors = [], 0
+    for _ in range(args.rounds):
+        store_rates.append(await store.rate(asked, seconds))
+        for (name, _), url in zip(labelled, urls, strict=True):
+            rps, failed = await load(url, asked, args.clients, seconds)
+            rates[name].append(rps)
+            ratios[name].append(rps / store_rates[-1])
+            errors += failed
+    store_qps = statistics.median(store_rates)
+    for name, measured in rates.items():
+        print(
+            f"load ({Path(name).name}): {statistics.median(measured):7.1f} req/s with "
+            f"{args.clients} clients; raw store {store_qps:7.1f} q/s in one thread; ratio "
+            f"{statistics.median(ratios[name]):.2f} (medians of {args.rounds} rounds, each ratio "
+            f"within its round)  ({load_avg()})"
+        )
+    print(f"load errors, all servers: {errors}")
 
 
 if __name__ == "__main__":

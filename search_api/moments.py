@@ -41,12 +41,17 @@ class MomentDraft:
 
 def join_texts(texts: Sequence[str]) -> str:
     """Join consecutive windows, writing the words they share only once."""
+    return " ".join(join_words(texts))
+
+
+def join_words(texts: Sequence[str]) -> list[str]:
+    """The words of consecutive windows, those they share once (`join_texts`, split)."""
     words = texts[0].split() if texts else []
     for text in texts[1:]:
         nxt = text.split()
         shared = shared_run(words, nxt)
         words += nxt[shared:] if shared else ["…", *nxt]
-    return " ".join(words)
+    return words
 
 
 def shared_run(head: list[str], tail: list[str]) -> int:
@@ -60,11 +65,6 @@ def shared_run(head: list[str], tail: list[str]) -> int:
     return 0
 
 
-def _touches(moment: MomentDraft, hit: SegmentHit) -> bool:
-    """Overlapping in time, or separated by a pause of at most ADJACENT_GAP_S."""
-    return hit.start <= moment.end + ADJACENT_GAP_S and hit.end + ADJACENT_GAP_S >= moment.start
-
-
 def merge_moments(hits: Sequence[SegmentHit]) -> list[MomentDraft]:
     """Best hits first: each seeds a moment or joins the one it touches.
 
@@ -75,7 +75,10 @@ def merge_moments(hits: Sequence[SegmentHit]) -> list[MomentDraft]:
     by_episode: dict[str, list[MomentDraft]] = {}
     for hit in sorted(hits, key=lambda h: (-h.score, h.id)):
         episode = by_episode.setdefault(hit.episode_id, [])
-        touched = [m for m in episode if _touches(m, hit)]
+        # Overlapping in time, or separated by a pause of at most ADJACENT_GAP_S (inline: this
+        # runs for every moment of the episode for every candidate).
+        start, reach = hit.start, hit.end + ADJACENT_GAP_S
+        touched = [m for m in episode if start <= m.end + ADJACENT_GAP_S and reach >= m.start]
         if not touched:
             moment = MomentDraft(hit)
             episode.append(moment)

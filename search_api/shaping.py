@@ -7,7 +7,6 @@ Re-validating models the service just built cost more than the search on a cache
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache
@@ -16,8 +15,8 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from podsearch.models import SegmentPayload, point_id
-from search_api.highlight import highlights, snippet
-from search_api.moments import MomentDraft, join_texts
+from search_api.highlight import TermPattern, highlights, snippet
+from search_api.moments import MomentDraft, join_texts, join_words
 
 Body = dict[str, Any]
 _PUBLISHED: TypeAdapter[datetime | None] = TypeAdapter(datetime | None)
@@ -51,11 +50,12 @@ def page_ids(drafts: Sequence[MomentDraft], context: bool) -> list[str]:
 def moment_body(
     draft: MomentDraft,
     payloads: Mapping[str, SegmentPayload],
-    pattern: re.Pattern[str] | None,
+    pattern: TermPattern | None,
     context: bool,
 ) -> Body:
     segments = [payloads[h.id] for h in draft.hits]
-    text = join_texts([s.text for s in segments])
+    words = join_words([s.text for s in segments])
+    text = " ".join(words)
     spans = highlights(text, pattern)
     first = segments[0]
     speakers: dict[str, None] = {}
@@ -76,7 +76,7 @@ def moment_body(
         "end": draft.end,
         "speakers": list(speakers),
         "text": text,
-        "snippet": snippet(text, spans),
+        "snippet": snippet(words, spans),
         "highlights": spans,
         "url": play_url(first, draft.start),
         "clip_url": play_url(first, draft.start, draft.end),

@@ -12,9 +12,10 @@ import json
 import logging
 import os
 import shutil
+import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import qdrant_edge as qe
 
@@ -217,19 +218,20 @@ class EdgeReader:
         self._shard: qe.EdgeShard | None = None
         self._meta: IndexMeta | None = None
         self._folder: Path | None = None
+        self._meta_file = ""  # the live generation's meta.json (a path, made once per switch)
         self._places = PlaceTable()
         self._queries = 0  # ranking queries running in worker threads
         self._retired: list[qe.EdgeShard] = []  # replaced shards, closed once no query runs
 
     def _live(self) -> tuple[qe.EdgeShard, IndexMeta]:
-        """The live shard, reopened when the pointer moved (two stats per request). A deleted
+        """The live shard, reopened when the pointer moved (two stats per call). A deleted
         pointer or generation is noticed at once: the API answers 503, not stale results."""
         stamp = self._dirs.pointer_stamp()
         if stamp != self._stamp:
             self._switch(stamp)
         if self._shard is None or self._meta is None or self._folder is None:
             raise IndexNotReady("no index is published yet: run `podsearch-index` first")
-        if not (self._folder / _META).is_file():
+        if not os.path.isfile(self._meta_file):
             self._drop()
             raise StoreUnavailable("the live index generation was deleted")
         return self._shard, self._meta
@@ -252,7 +254,7 @@ class EdgeReader:
             shard.close()
             raise IndexMismatch(f"generation {folder.name} was built with another recipe")
         old, self._shard, self._meta, self._stamp = self._shard, shard, meta, stamp
-        self._folder, self._places = folder, PlaceTable()
+        self._folder, self._meta_file, self._places = folder, str(folder / _META), PlaceTable()
         self._retire(old)
 
     def _drop(self) -> None:
@@ -335,12 +337,14 @@ class EdgeReader:
 
 
 def _rank(shard: qe.EdgeShard, places: PlaceTable, request: qe.QueryRequest) -> list[SegmentHit]:
-    """Ids and scores from the engine, places from the table (read once per point)."""
-    scored = [(str(p.id), p.score) for p in shard.query(request)]
+    """Ids and scores from the engine, places from the table (read once per point). Point ids
+    are UUIDs (`models.point_id`): their integers key the table, cheaper than their text."""
+    scored = [(cast(uuid.UUID, p.id).int, p.score) for p in shard.query(request)]
 
-    def read(ids: list[str]) -> list[tuple[object, Any]]:
-        records = shard.retrieve(list(ids), with_payload=list(plan.RANK_KEYS), with_vector=False)
-        return [(r.id, r.payload) for r in records]
+    def read(keys: list[int]) -> list[tuple[int, str, Any]]:
+        ids: list[Any] = [uuid.UUID(int=key) for key in keys]
+        records = shard.retrieve(ids, with_payload=list(plan.RANK_KEYS), with_vector=False)
+        return [(cast(uuid.UUID, r.id).int, str(r.id), r.payload) for r in records]
 
     return plan.ranked(places.hits(scored, read))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -115,20 +116,28 @@ class SlowEmbedder(HashEmbedder):
         return await super().embed(texts, input_type)
 
 
-@pytest.fixture
-async def slow_client(index_root: Path) -> AsyncIterator[httpx.AsyncClient]:
-    settings = ApiSettings(api=ApiOptions(embed_deadline_s=0.3))
-    app = create_app(settings, embedder=SlowEmbedder(0.2), reader=EdgeReader(index_root))
+@asynccontextmanager
+async def slow_api(
+    index_root: Path, delay: float, deadline_s: float
+) -> AsyncIterator[httpx.AsyncClient]:
+    settings = ApiSettings(api=ApiOptions(embed_deadline_s=deadline_s))
+    app = create_app(settings, embedder=SlowEmbedder(delay), reader=EdgeReader(index_root))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
             yield client
 
 
-async def test_concurrent_identical_queries_share_one_embedding(
-    slow_client: httpx.AsyncClient,
-) -> None:
-    bodies = await asyncio.gather(*(get(slow_client, q="dns outage") for _ in range(5)))
+@pytest.fixture
+async def slow_client(index_root: Path) -> AsyncIterator[httpx.AsyncClient]:
+    async with slow_api(index_root, delay=0.2, deadline_s=0.3) as client:
+        yield client
+
+
+async def test_concurrent_identical_queries_share_one_embedding(index_root: Path) -> None:
+    # A deadline far past the embedder's delay: the test is about sharing, not about time.
+    async with slow_api(index_root, delay=0.2, deadline_s=30) as slow_client:
+        bodies = await asyncio.gather(*(get(slow_client, q="dns outage") for _ in range(5)))
     app = slow_client._transport.app  # type: ignore[attr-defined]
     embedder = app.state.service.embedder
     assert embedder.calls == [(1, "query")]

@@ -12,28 +12,29 @@ class Reads:
     """Stands in for the engine's retrieve: answers from a dict and records what was asked."""
 
     def __init__(self) -> None:
-        self.asked: list[list[str]] = []
+        self.asked: list[list[int]] = []
 
-    def __call__(self, ids: list[str]) -> list[tuple[object, Any]]:
-        self.asked.append(ids)
+    def __call__(self, keys: list[int]) -> list[tuple[int, str, Any]]:
+        self.asked.append(keys)
         return [
-            (i, {"episode_id": "e", "segment_index": int(i), "start": 1, "end": 2}) for i in ids
+            (k, f"id-{k}", {"episode_id": "e", "segment_index": k, "start": 1, "end": 2})
+            for k in keys
         ]
 
 
 def test_places_are_read_once_per_point_and_hits_keep_the_engine_order() -> None:
     table, reads = PlaceTable(), Reads()
-    assert table.hits([("2", 0.9), ("1", 0.5)], reads) == [
-        SegmentHit("2", 0.9, "e", 2, 1.0, 2.0),
-        SegmentHit("1", 0.5, "e", 1, 1.0, 2.0),
+    assert table.hits([(2, 0.9), (1, 0.5)], reads) == [
+        SegmentHit("id-2", 0.9, "e", 2, 1.0, 2.0),
+        SegmentHit("id-1", 0.5, "e", 1, 1.0, 2.0),
     ]
-    assert [h.score for h in table.hits([("1", 0.7), ("3", 0.1)], reads)] == [0.7, 0.1]
-    assert reads.asked == [["2", "1"], ["3"]]
+    assert [h.score for h in table.hits([(1, 0.7), (3, 0.1)], reads)] == [0.7, 0.1]
+    assert reads.asked == [[2, 1], [3]]
 
 
 def test_a_full_table_starts_over_without_losing_the_query_in_hand() -> None:
     table, reads = PlaceTable(limit=2), Reads()
-    table.hits([("1", 1.0), ("2", 1.0)], reads)
-    assert len(table.hits([("3", 1.0), ("1", 1.0)], reads)) == 2
-    table.hits([("1", 1.0)], reads)
-    assert reads.asked == [["1", "2"], ["3"], ["1"]]
+    table.hits([(1, 1.0), (2, 1.0)], reads)
+    assert len(table.hits([(3, 1.0), (1, 1.0)], reads)) == 2
+    table.hits([(1, 1.0)], reads)
+    assert reads.asked == [[1, 2], [3], [1]]

@@ -1,0 +1,62 @@
+"""`podsearch-api` as production runs it (the console script, its own process, JSON logs): each
+request is logged once, by our access log; uvicorn's own access log would only repeat it.
+The embedder is the real embedder app with the hash backend, on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from embedder.app import create_app as create_embedder
+from tests.loopback import HashBackend, serve
+from tests.support import REPO, free_port
+
+
+@pytest.mark.parametrize("json_logs", [True, False])
+def test_podsearch_api_logs_each_request_once(
+    index_root: Path, tmp_path: Path, json_logs: bool
+) -> None:
+    port, log = free_port(), tmp_path / "api.log"
+    with serve(create_embedder(HashBackend(), warm_up=False)) as embedder_url:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PODSEARCH_")}
+        env |= {
+            "PYTHONPATH": str(REPO),
+            "PODSEARCH_STORE__PATH": str(index_root),
+            "PODSEARCH_EMBEDDER__URL": embedder_url,
+            "PODSEARCH_API__PORT": str(port),
+            "PODSEARCH_API__JSON_LOGS": str(json_logs).lower(),
+        }
+        script = Path(sys.executable).parent / "podsearch-api"
+        with log.open("wb") as handle:
+            api = subprocess.Popen([str(script)], env=env, stdout=handle, stderr=subprocess.STDOUT)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                try:
+                    if httpx.get(f"{url}/health").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.2)
+            for q in ("compost", "liquidation preference", "on-call burnout"):
+                assert httpx.get(f"{url}/search", params={"q": q}).status_code == 200
+        finally:
+            api.terminate()
+            api.wait(timeout=20)
+
+    searches = [line for line in log.read_text().splitlines() if "/search" in line]
+    assert len(searches) == 3
+    if json_logs:
+        entries = [json.loads(line) for line in searches]
+        assert [(e["logger"], e["route"], e["status"]) for e in entries] == [
+            ("podsearch.access", "/search", 200)
+        ] * 3
+    else:
+        assert all(line.startswith("INFO:podsearch.access:GET /search 200") for line in searches)

@@ -40,7 +40,7 @@ from podsearch.models import SearchFilters, SegmentHit, SparseVector, StoreQuery
 from podsearch.stores.schema import DENSE, Bm25Encoder
 from search_api.moments import MomentDraft, merge_moments
 from search_api.query_understanding import read_query
-from search_api.ranking import rerank
+from search_api.ranking import boost_named_speakers
 from search_api.schemas import SearchMode
 from search_api.service import MAX_DEPTH, SearchService, depth_for
 
@@ -128,7 +128,9 @@ class Lab:
         """As `SearchService.run` ranks one page of K moments (deeper while hits merge away)."""
         depth = depth_for(K + 1, 1)
         while True:
-            hits = rerank(text, await self.service.reader.search(replace(asked, limit=depth)))
+            hits = boost_named_speakers(
+                text, await self.service.reader.search(replace(asked, limit=depth))
+            )
             if len(merge_moments(hits)) > K or len(hits) < depth or depth >= MAX_DEPTH:
                 return hits
             depth = min(MAX_DEPTH, 2 * depth)
@@ -151,7 +153,7 @@ class Lab:
                 fused[hit.id] += 1 / ((position + 1) / weight + page.rrf_k - 1)
                 found[hit.id] = hit
         best = sorted(fused, key=lambda i: (-fused[i], i))[: page.limit]
-        return rerank(text, [replace(found[i], score=fused[i]) for i in best])
+        return boost_named_speakers(text, [replace(found[i], score=fused[i]) for i in best])
 
     async def answer(self, question: Question, within: bool, variant: Variant) -> list[Span]:
         """The question asked as the service asks it (its reading: topic branch, keyword

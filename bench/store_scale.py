@@ -188,7 +188,17 @@ def _progress(message: str) -> None:
 def _row(
     kind: str, size: int, index: str, path: str, build: list[object], q: Latency, exact_ms: float
 ) -> list[object]:
-    return [kind, size, index, path, *build, q.p50_ms, q.p99_ms, q.recall, exact_ms]
+    return [
+        kind,
+        size,
+        index,
+        path,
+        *build,
+        q.p50_ms,
+        q.p99_ms,
+        "–" if q.recall is None else q.recall,
+        exact_ms,
+    ]
 
 
 def main() -> None:

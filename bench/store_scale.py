@@ -82,7 +82,8 @@ class RealVectors:
             while True:
                 request = qe.ScrollRequest(offset=offset, limit=1000, with_vector=[DENSE])
                 records, offset = shard.scroll(request)
-                rows += [r.vector[DENSE] for r in records if isinstance(r.vector, dict)]
+                # episode records carry no vector
+                rows += [r.vector[DENSE] for r in records if DENSE in (r.vector or {})]
                 if offset is None:
                     break
         finally:

@@ -82,7 +82,8 @@ class RealVectors:
             while True:
                 request = qe.ScrollRequest(offset=offset, limit=1000, with_vector=[DENSE])
                 records, offset = shard.scroll(request)
-                rows += [r.vector[DENSE] for r in records if isinstance(r.vector, dict)]
+                # episode records carry no vector
+                rows += [r.vector[DENSE] for r in records if DENSE in (r.vector or {})]
                 if offset is None:
                     break
         finally:
@@ -188,7 +189,17 @@ def _progress(message: str) -> None:
 def _row(
     kind: str, size: int, index: str, path: str, build: list[object], q: Latency, exact_ms: float
 ) -> list[object]:
-    return [kind, size, index, path, *build, q.p50_ms, q.p99_ms, q.recall, exact_ms]
+    return [
+        kind,
+        size,
+        index,
+        path,
+        *build,
+        q.p50_ms,
+        q.p99_ms,
+        "–" if q.recall is None else q.recall,
+        exact_ms,
+    ]
 
 
 def main() -> None:

@@ -61,7 +61,7 @@ def _matching_parts(speaker: str, words: set[str], letters: set[str]) -> int:
     return sum(p in letters if len(p) == 1 else p.casefold() in words for p in parts)
 
 
-def rerank(query: str, hits: Sequence[SegmentHit]) -> list[SegmentHit]:
+def boost_named_speakers(query: str, hits: Sequence[SegmentHit]) -> list[SegmentHit]:
     """The candidates, best first, with segments of the speakers the query names lifted."""
     speakers = named_speakers(query, hits)
     if not speakers:

@@ -30,7 +30,7 @@ from search_api.moments import MomentDraft, group_by_episode, merge_moments
 from search_api.observability import Metrics
 from search_api.pagination import CursorScope
 from search_api.query_understanding import read_query
-from search_api.ranking import rerank
+from search_api.ranking import boost_named_speakers
 from search_api.rerank_stage import RerankOutcome, RerankStage
 from search_api.schemas import GroupBy, SearchMode
 from search_api.settings import ApiOptions
@@ -178,7 +178,7 @@ class SearchService:
                 score_threshold=params.score_threshold,
             )
             hits = await self.reader.search(store_query)
-            moments = merge_moments(rerank(params.query, hits))
+            moments = merge_moments(boost_named_speakers(params.query, hits))
             groups = group_by_episode(moments, params.per_episode) if grouped else None
             items: list[Any] = groups if groups is not None else moments
             if len(items) >= needed or len(hits) < depth or depth >= MAX_DEPTH:

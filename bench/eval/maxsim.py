@@ -34,7 +34,7 @@ from bench.report import machine, table
 from podsearch.index_meta import ChunkerConfig
 from podsearch.models import SearchFilters, SegmentHit
 from search_api.moments import merge_moments
-from search_api.ranking import rerank
+from search_api.ranking import boost_named_speakers
 from search_api.schemas import SearchMode
 from search_api.service import SearchParams, SearchService
 
@@ -136,7 +136,7 @@ async def _candidates(
     params = SearchParams(query=question.text, mode=SearchMode.hybrid, limit=K, filters=filters)
     page = await service.run(params)
     served = [Span(m.episode_id, m.start, m.end) for m in page.moments]
-    hits = rerank(question.text, await service.reader.search(page.store_query))
+    hits = boost_named_speakers(question.text, await service.reader.search(page.store_query))
     texts = await service.reader.fetch([h.id for h in hits])
     split = [sentences(texts[h.id].text) for h in hits[:depth]]
     flat = list(dict.fromkeys(s for parts in split for s in parts))

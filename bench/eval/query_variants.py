@@ -35,11 +35,11 @@ from podsearch.stores.plan import hit, ranked
 from podsearch.stores.schema import DENSE, SPARSE, Bm25Encoder
 from search_api import query_understanding as qu
 from search_api.moments import merge_moments
-from search_api.ranking import named_speakers, rerank
+from search_api.ranking import boost_named_speakers, named_speakers
 from search_api.schemas import SearchMode
 from search_api.service import depth_for
 
-Rerank = Callable[[str, Sequence[SegmentHit]], list[SegmentHit]]
+SpeakerBoost = Callable[[str, Sequence[SegmentHit]], list[SegmentHit]]
 
 
 def same(text: str) -> str:
@@ -57,10 +57,10 @@ class Variant:
     sparse: Callable[[str], str | None] = same  # None: no BM25 branch
     # RRF weights of the dense, extra dense and BM25 branches, per query
     weights: Callable[[str], tuple[float, float, float]] = field(default=lambda q: (1.0, 1.0, 1.0))
-    boost: Rerank = rerank
+    boost: SpeakerBoost = boost_named_speakers
 
 
-def boost_by(factor: float) -> Rerank:
+def boost_by(factor: float) -> SpeakerBoost:
     """The speaker boost of `search_api.ranking` with another factor."""
 
     def boost(query: str, hits: Sequence[SegmentHit]) -> list[SegmentHit]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from podsearch.models import SegmentHit
-from search_api.ranking import named_speakers, rerank
+from search_api.ranking import boost_named_speakers, named_speakers
 from tests.search_api.test_moments import hit as plain_hit
 
 
@@ -44,8 +44,10 @@ def test_a_name_counts_only_when_the_query_asks_what_someone_said() -> None:
 
 
 def test_segments_of_a_named_speaker_are_lifted_and_the_rest_keep_their_order() -> None:
-    assert [h.id for h in rerank("what did marketing say about buttons", HITS)] == list("dabc")
-    assert [h.id for h in rerank("buttons", HITS)] == list("abcd")
+    assert [
+        h.id for h in boost_named_speakers("what did marketing say about buttons", HITS)
+    ] == list("dabc")
+    assert [h.id for h in boost_named_speakers("buttons", HITS)] == list("abcd")
 
 
 def test_the_forms_meeting_questions_use_name_a_speaker() -> None:

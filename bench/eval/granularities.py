@@ -42,7 +42,7 @@ HEADERS = ["scope", "branches", f"MRR@{K}", f"Recall@{K}", "episode MRR", "momen
 
 
 def branch(
-    shard: qe.EdgeShard, using: str, vector: object, flt: qe.Filter | None
+    shard: qe.EdgeShard, using: str, vector: list[float] | qe.SparseVector, flt: qe.Filter | None
 ) -> list[SegmentHit]:
     request = qe.QueryRequest(
         query=qe.Query.Nearest(vector, using=using), filter=flt, limit=DEPTH, with_payload=True

@@ -15,18 +15,15 @@ one). Candidates are then merged into moments as the API merges them. No query u
 from __future__ import annotations
 
 import argparse
-import asyncio
 from collections.abc import Sequence
-from contextlib import nullcontext
 from dataclasses import replace
-from pathlib import Path
 
 import qdrant_edge as qe
 
-from bench.eval.corpus import REPO, changelog, qmsum, read_questions
-from bench.eval.embedder_process import local_embedder
+from bench.eval.corpus import read_questions
 from bench.eval.metrics import K, Span, score
 from bench.eval.run import eval_embedder
+from bench.eval.tool import chosen_corpus, run_tool, tool_parser
 from bench.report import machine, table
 from bench.shards import live_shard
 from podsearch.index_meta import ChunkerConfig
@@ -86,7 +83,7 @@ def by_time(branches: Sequence[list[SegmentHit]], k: int) -> list[Span]:
 
 
 async def run(args: argparse.Namespace, url: str) -> None:
-    corpus = changelog(args.episodes) if args.corpus == "changelog" else qmsum()
+    corpus = chosen_corpus(args)
     window, overlap = (int(x) for x in args.other.split(":"))
     other = ChunkerConfig(window_words=window, overlap_words=overlap)
     today = live_shard(args.cache / corpus.label(ChunkerConfig()) / "index")
@@ -127,16 +124,9 @@ async def run(args: argparse.Namespace, url: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.eval.granularities", description=__doc__)
-    parser.add_argument("--corpus", default="qmsum", choices=["changelog", "qmsum"])
-    parser.add_argument("--episodes", type=int, default=49)
+    parser = tool_parser("python -m bench.eval.granularities", __doc__, corpus="qmsum")
     parser.add_argument("--other", default="160:40", help="window:overlap of the second index")
-    parser.add_argument("--cache", type=Path, default=REPO / "data" / "eval")
-    parser.add_argument("--embedder-url")
-    args = parser.parse_args()
-    log = args.cache / "embedder.log"
-    with nullcontext(args.embedder_url) if args.embedder_url else local_embedder(log) as url:
-        asyncio.run(run(args, url))
+    run_tool(parser.parse_args(), run)
 
 
 if __name__ == "__main__":

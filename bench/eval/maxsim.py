@@ -15,21 +15,18 @@ Only candidates' sentences are embedded (the eval cache keeps them for the next 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import math
 import re
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 
 from bench.eval.build import prepare_index
-from bench.eval.corpus import REPO, Question, changelog, qmsum, read_questions
-from bench.eval.embedder_process import local_embedder
+from bench.eval.corpus import Question, read_questions
 from bench.eval.metrics import K, Span, gains, reciprocal_rank, score
 from bench.eval.run import eval_embedder, open_service
+from bench.eval.tool import chosen_corpus, run_tool, tool_parser
 from bench.report import machine, table
 from podsearch.index_meta import ChunkerConfig
 from podsearch.models import SearchFilters, SegmentHit
@@ -193,7 +190,7 @@ async def compare(
 
 
 async def run(args: argparse.Namespace, url: str) -> None:
-    corpus = qmsum() if args.corpus == "qmsum" else changelog(args.episodes)
+    corpus = chosen_corpus(args)
     chunker = ChunkerConfig()
     questions = read_questions(corpus.questions)
     async with eval_embedder(url, args.cache) as embedder:
@@ -206,25 +203,10 @@ async def run(args: argparse.Namespace, url: str) -> None:
     print(machine())
 
 
-def arguments() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.eval.maxsim",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--corpus", choices=("qmsum", "changelog"), default="qmsum")
-    parser.add_argument("--episodes", type=int, default=49, help="Changelog subset size")
-    parser.add_argument("--depth", type=int, default=DEPTH, help="candidates re-scored")
-    parser.add_argument("--cache", type=Path, default=REPO / "data" / "eval")
-    parser.add_argument("--embedder-url", help="use this embedder instead of starting one")
-    return parser.parse_args()
-
-
 def main() -> None:
-    args = arguments()
-    log = args.cache / "maxsim-embedder.log"
-    with nullcontext(args.embedder_url) if args.embedder_url else local_embedder(log) as url:
-        asyncio.run(run(args, url))
+    parser = tool_parser("python -m bench.eval.maxsim", __doc__, corpus="qmsum")
+    parser.add_argument("--depth", type=int, default=DEPTH, help="candidates re-scored")
+    run_tool(parser.parse_args(), run)
 
 
 if __name__ == "__main__":

@@ -22,20 +22,18 @@ measured with `python -m bench.eval --window 160 --overlap 40`. Figures: bench/R
 from __future__ import annotations
 
 import argparse
-import asyncio
 from collections.abc import Sequence
-from contextlib import nullcontext
 from pathlib import Path
 
 import qdrant_edge as qe
 
 from bench.eval.build import build_index, prepare_index
-from bench.eval.corpus import REPO, Corpus, Question, changelog, qmsum, read_questions
-from bench.eval.embedder_process import local_embedder
+from bench.eval.corpus import Corpus, Question, read_questions
 from bench.eval.fusion import weighted_request
 from bench.eval.metrics import K, Span, score
 from bench.eval.naive import NaiveIndex, passages
 from bench.eval.run import eval_embedder, open_service, run_questions
+from bench.eval.tool import chosen_corpus, run_tool, tool_parser
 from bench.report import machine, table
 from bench.shards import live_shard
 from podsearch.contract import EmbeddingRecipe, InputType
@@ -216,22 +214,15 @@ async def experiment(
     print(table(HEADERS, rows), flush=True)
 
 
+async def run(args: argparse.Namespace, url: str) -> None:
+    async with eval_embedder(url, args.cache) as embedder:
+        await experiment(chosen_corpus(args), ChunkerConfig(), args.cache, embedder)
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.eval.speaker_text", description=__doc__)
-    parser.add_argument("--corpus", default="changelog", choices=["changelog", "qmsum"])
-    parser.add_argument("--episodes", type=int, default=49)
-    parser.add_argument("--cache", type=Path, default=REPO / "data" / "eval")
-    parser.add_argument("--embedder-url")
-    args = parser.parse_args()
-    corpus = changelog(args.episodes) if args.corpus == "changelog" else qmsum()
-    log = args.cache / "embedder.log"
-
-    async def go(url: str) -> None:
-        async with eval_embedder(url, args.cache) as embedder:
-            await experiment(corpus, ChunkerConfig(), args.cache, embedder)
-
-    with nullcontext(args.embedder_url) if args.embedder_url else local_embedder(log) as url:
-        asyncio.run(go(url))
+    run_tool(
+        tool_parser("python -m bench.eval.speaker_text", __doc__, "changelog").parse_args(), run
+    )
 
 
 if __name__ == "__main__":

@@ -27,8 +27,7 @@ from podsearch.contract import (
     ModalAnswer,
     ModalRerankAnswer,
     RerankResponse,
-    RerankUsage,
-    ranked,
+    rerank_response,
 )
 from podsearch.errors import (
     EmbedderAuthFailed,
@@ -105,13 +104,8 @@ class ModalTransport:
             raise EmbedderResponseInvalid(
                 f"{len(documents)} documents, {len(answer.scores)} scores"
             )
-        return RerankResponse(
-            model=answer.model,
-            revision=answer.revision,
-            results=ranked(answer.scores, top_n),
-            usage=RerankUsage(
-                total_tokens=sum(answer.tokens), truncated_inputs=sum(answer.truncated)
-            ),
+        return rerank_response(
+            answer.model, answer.revision, answer.scores, answer.tokens, answer.truncated, top_n
         )
 
     def _handle(self, name: str) -> Any:

@@ -28,8 +28,7 @@ from podsearch.contract import (
     ErrorCode,
     RerankRequest,
     RerankResponse,
-    RerankUsage,
-    ranked,
+    rerank_response,
 )
 
 log = logging.getLogger(__name__)
@@ -92,16 +91,19 @@ class Rescorer:
                 backend.score, query, documents, limiter=self._limiter
             )
             check_scores(result, len(documents))
-        except Exception as exc:
-            log.exception("reranker %s failed on %d documents", backend.model_id, len(documents))
+        except ValueError as exc:  # check_scores: its words say what was wrong, nothing more
+            log.error("reranker %s: %s", backend.model_id, exc)
             raise ApiError(500, ErrorCode.rerank_failed, f"the reranker failed: {exc}") from exc
-        return RerankResponse(
-            model=backend.model_id,
-            revision=backend.revision,
-            results=ranked(result.scores, top_n),
-            usage=RerankUsage(
-                total_tokens=sum(result.tokens), truncated_inputs=sum(result.truncated)
-            ),
+        except Exception as exc:  # the model's own errors may name files: logged, not answered
+            log.exception("reranker %s failed on %d documents", backend.model_id, len(documents))
+            raise ApiError(500, ErrorCode.rerank_failed, "the reranker failed") from exc
+        return rerank_response(
+            backend.model_id,
+            backend.revision,
+            result.scores,
+            result.tokens,
+            result.truncated,
+            top_n,
         )
 
     async def warm_up(self) -> None:

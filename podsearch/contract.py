@@ -138,10 +138,23 @@ class RerankResponse(BaseModel):
     usage: RerankUsage = Field(default_factory=RerankUsage)
 
 
-def ranked(scores: Sequence[float], top_n: int | None) -> list[RerankResult]:
-    """The documents' scores as results, best first, ties by index, `top_n` of them."""
+def rerank_response(
+    model: str,
+    revision: str,
+    scores: Sequence[float],
+    tokens: Sequence[int],
+    truncated: Sequence[bool],
+    top_n: int | None,
+) -> RerankResponse:
+    """A model's per-document scores (input order) as the answer: best first, ties by index,
+    `top_n` of them, with the usage of every document scored."""
     order = sorted(range(len(scores)), key=lambda i: (-scores[i], i))
-    return [RerankResult(index=i, relevance_score=scores[i]) for i in order[:top_n]]
+    return RerankResponse(
+        model=model,
+        revision=revision,
+        results=[RerankResult(index=i, relevance_score=scores[i]) for i in order[:top_n]],
+        usage=RerankUsage(total_tokens=sum(tokens), truncated_inputs=sum(truncated)),
+    )
 
 
 def validate_ranking(results: Sequence[RerankResult], documents: int, top_n: int | None) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import httpx
@@ -16,7 +16,7 @@ from sentence_transformers.cross_encoder import CrossEncoder
 
 from embedder.app import create_app
 from embedder.cross_encoder import CrossEncoderBackend
-from embedder.reranking import RerankBackend
+from embedder.reranking import RerankBackend, ScoreResult
 from tests.embedder.tiny_cross_encoder import POISON, TINY_RERANKER_ID, poison_unknown_token
 from tests.loopback import HashBackend
 
@@ -138,3 +138,20 @@ async def test_a_nan_score_is_a_500_never_a_ranking(
     assert code_of(bad) == (500, "rerank_failed")
     assert "non-finite" in bad.json()["error"]["message"]
     assert good.status_code == 200
+
+
+class BrokenModel(CrossEncoderBackend):
+    """The real backend whose model fails mid-call with an error naming a server file."""
+
+    def score(self, query: str, documents: Sequence[str]) -> ScoreResult:
+        raise OSError("[Errno 5] Input/output error: '/srv/models/secret-path/model.safetensors'")
+
+
+async def test_a_failing_model_is_a_500_that_names_no_server_file(
+    tiny_reranker_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with client_for(BrokenModel(tiny_reranker_dir, max_length=128)) as client:
+        bad = await client.post("/v1/rerank", json={"query": QUERY, "documents": DOCUMENTS})
+    assert code_of(bad) == (500, "rerank_failed")
+    assert "/srv" not in bad.text and "Errno" not in bad.text
+    assert "secret-path" in caplog.text  # the operator still sees what went wrong

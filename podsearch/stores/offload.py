@@ -3,7 +3,7 @@
 In a worker thread the event loop keeps serving other requests while the engine works (it
 releases the GIL), but the handoff costs a request 0.3-0.4 ms: most of what a whole query costs
 on a 10k-segment index. So a query runs inline only when it is known to be short: no other
-query is in a worker thread, and the recent queries were all short (a decaying maximum of their
+query is in a worker thread, and the recent queries were short (a moving average of their
 durations under `inline_below_s`). The first queries, every query while another is in a
 thread, every query after a slow one, and deep pages (more candidates than a first page's) go
 to a thread, so the event loop is held at most about `inline_below_s` by a query of a size it
@@ -19,7 +19,8 @@ from typing import TypeVar
 
 INLINE_BELOW_S = 0.001  # a few thread handoffs: what an idle server may hold its loop for
 INLINE_DEPTH = 100  # candidates: a first page's query; deeper ones may cost several times more
-DECAY = 0.9  # per query: after a slow query, ~20 short ones before queries run inline again
+WEIGHT = 0.2  # of the latest duration in the average: after a 50 ms query, ~11 short ones run
+# in threads before queries run inline again
 
 T = TypeVar("T")
 
@@ -29,25 +30,27 @@ class Offload:
 
     def __init__(self, inline_below_s: float = INLINE_BELOW_S) -> None:
         self._inline_below_s = inline_below_s
-        self._recent: float | None = None  # decaying max of durations; None: none measured yet
+        self._recent: float | None = None  # moving average of durations; None: none measured
         self.in_threads = 0
 
     async def run(self, call: Callable[[], T], inline: bool = True) -> T:
         """`call()`, inline if allowed and known to be short; `inline=False`: a call that may
         well be longer than the ones measured (a deep page), always in a thread."""
-        started = time.perf_counter()
         recent = self._recent
         if inline and not self.in_threads and recent is not None and recent < self._inline_below_s:
-            try:
-                return call()
-            finally:
-                self._measured(time.perf_counter() - started)
+            return self._timed(call)
         self.in_threads += 1
         try:
-            return await asyncio.to_thread(call)
+            return await asyncio.to_thread(self._timed, call)
         finally:
             self.in_threads -= 1
-            self._measured(time.perf_counter() - started)
 
-    def _measured(self, seconds: float) -> None:
-        self._recent = seconds if self._recent is None else max(seconds, self._recent * DECAY)
+    def _timed(self, call: Callable[[], T]) -> T:
+        """The call, its own duration measured (not a thread's handoff: what the loop would
+        be held for inline). From a worker thread too: a lost update only skips one sample."""
+        started = time.perf_counter()
+        try:
+            return call()
+        finally:
+            seconds, recent = time.perf_counter() - started, self._recent
+            self._recent = seconds if recent is None else recent + WEIGHT * (seconds - recent)

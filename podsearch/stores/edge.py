@@ -255,6 +255,7 @@ class EdgeReader:
             raise IndexMismatch(f"generation {folder.name} was built with another recipe")
         old, self._shard, self._meta, self._stamp = self._shard, shard, meta, stamp
         self._folder, self._meta_file, self._places = folder, str(folder / _META), PlaceTable()
+        self._offload.forget()
         self._retire(old)
 
     def _drop(self) -> None:

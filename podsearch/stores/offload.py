@@ -1,13 +1,15 @@
-"""Where the Edge reader runs a ranking query: in a worker thread, or on the event loop.
+"""Where the Edge reader runs a ranking query: on the event loop, or in a worker thread.
 
-In a worker thread the event loop keeps serving other requests while the engine works (it
-releases the GIL), but the handoff costs a request 0.3-0.4 ms: most of what a whole query costs
-on a 10k-segment index. So a query runs inline only when it is known to be short: no other
-query is in a worker thread, and the recent queries were short (a moving average of their
-durations under `inline_below_s`). The first queries, every query while another is in a
-thread, every query after a slow one, and deep pages (more candidates than a first page's) go
-to a thread, so the event loop is held at most about `inline_below_s` by a query of a size it
-has seen; on a 42k or a million-segment index every query is offloaded.
+The engine runs a query on its own search threads and releases the GIL meanwhile, so running it
+inline costs the event loop only the wait. Handing it to a worker thread lets the loop serve
+other requests during that wait, but costs a request 0.3-0.4 ms and the server ~0.4 ms of CPU:
+more than a whole query on a 10k-segment index. Measured with 16 clients on 2 cores, inline
+served 380-389 req/s where offloading every query that overlapped another served 337-338. So a
+query runs inline when it is known to be short: the recent queries' durations (a moving
+average) are under `inline_below_s`. The first queries of a generation (which also read the
+places of their points), every query after a slow one, and deep pages go to a thread, so the
+loop is held at most about `inline_below_s` by a query of a size it has seen; on a 42k or a
+million-segment index every query is offloaded.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-INLINE_BELOW_S = 0.001  # a few thread handoffs: what an idle server may hold its loop for
+INLINE_BELOW_S = 0.001  # a few thread handoffs: what the loop may be held for by one query
 INLINE_DEPTH = 100  # candidates: a first page's query; deeper ones may cost several times more
 WEIGHT = 0.2  # of the latest duration in the average: after a 50 ms query, ~11 short ones run
 # in threads before queries run inline again
@@ -33,11 +35,15 @@ class Offload:
         self._recent: float | None = None  # moving average of durations; None: none measured
         self.in_threads = 0
 
+    def forget(self) -> None:
+        """Measure again from the next call (a new generation's queries cost what they cost)."""
+        self._recent = None
+
     async def run(self, call: Callable[[], T], inline: bool = True) -> T:
         """`call()`, inline if allowed and known to be short; `inline=False`: a call that may
         well be longer than the ones measured (a deep page), always in a thread."""
         recent = self._recent
-        if inline and not self.in_threads and recent is not None and recent < self._inline_below_s:
+        if inline and recent is not None and recent < self._inline_below_s:
             return self._timed(call)
         self.in_threads += 1
         try:

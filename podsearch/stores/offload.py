@@ -3,13 +3,13 @@
 The engine runs a query on its own search threads and releases the GIL meanwhile, so running it
 inline costs the event loop only the wait. Handing it to a worker thread lets the loop serve
 other requests during that wait, but costs a request 0.3-0.4 ms and the server ~0.4 ms of CPU:
-more than a whole query on a 10k-segment index. Measured with 16 clients on 2 cores, inline
-served 380-389 req/s where offloading every query that overlapped another served 337-338. So a
-query runs inline when it is known to be short: the recent queries' durations (a moving
-average) are under `inline_below_s`. The first queries of a generation (which also read the
-places of their points), every query after a slow one, and deep pages go to a thread, so the
-loop is held at most about `inline_below_s` by a query of a size it has seen; on a 42k or a
-million-segment index every query is offloaded.
+more than a whole query on a 10k-segment index. With 16 clients on 2 cores, inline served ~30%
+more requests/s than offloading (bench/RESULTS.md). So a query runs inline when it is known to
+be short: the recent queries' durations (a moving average) are under `inline_below_s`, about
+what a request's own Python work holds the loop for. The first queries of a generation (which
+also read where their points sit), every query after a slow one, and deep pages go to a thread;
+a million-segment index's queries (5-15 ms) always do, and a 42k one's (~1.8 ms) do once the
+machine is busy.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-INLINE_BELOW_S = 0.001  # a few thread handoffs: what the loop may be held for by one query
+INLINE_BELOW_S = 0.002  # a request's own Python work on the loop: what one query may hold it
 INLINE_DEPTH = 100  # candidates: a first page's query; deeper ones may cost several times more
-WEIGHT = 0.2  # of the latest duration in the average: after a 50 ms query, ~11 short ones run
-# in threads before queries run inline again
+WEIGHT = 0.1  # of the latest duration in the average: one preempted query moves it little;
+# after a 50 ms query, ~20 short ones run in threads before queries run inline again
 
 T = TypeVar("T")
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from podsearch.stores.offload import Offload
 
-BOUND_S = 0.02  # calls under it on average run inline: `short` is microseconds, even on a busy box
+BOUND_S = 0.01  # calls under it on average run inline: `short` is microseconds, even on a busy box
 SLOW_S = 0.2
 
 

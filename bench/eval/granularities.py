@@ -27,6 +27,7 @@ import qdrant_edge as qe
 
 from bench.eval.context_shard import MEAN, ctx_dense, ctx_sparse
 from bench.eval.corpus import Question, read_questions
+from bench.eval.feedback import compared
 from bench.eval.metrics import K, Span, gains, reciprocal_rank, score
 from bench.eval.run import eval_embedder, open_service, run_questions
 from bench.eval.tool import chosen_corpus, run_tool, tool_parser
@@ -46,7 +47,7 @@ from search_api.settings import ApiOptions
 
 DEPTH = depth_for(K + 1, 1)
 PREFETCH = StoreQuery(limit=DEPTH).prefetch_limit
-HEADERS = ["scope", "variant", f"MRR@{K}", f"Recall@{K}", f"nDCG@{K}", "episode MRR", "moment s"]
+HEADERS = ["scope", "variant", f"MRR@{K}", "change", "95% interval", "up", "down", f"Recall@{K}"]
 Vector = list[float] | qe.SparseVector
 
 
@@ -94,28 +95,30 @@ def fused(
     return ranked(hit(p.id, p.score, p.payload) for p in shard.query(request))
 
 
-def by_time(
-    shards: Sequence[tuple[str, qe.EdgeShard, list[tuple[str, Vector, float]]]],
-    flt: qe.Filter,
-    k: int,
-) -> list[SegmentHit]:
-    """RRF where a candidate takes, per branch, the best term of the hits overlapping it."""
-    terms, candidates = [], {}
-    for tag, shard, branches in shards:
-        for using, vector, weight in branches:
-            request = qe.QueryRequest(
-                query=qe.Query.Nearest(vector, using=using),
-                filter=flt,
-                limit=PREFETCH,
-                with_payload=list(RANK_KEYS),
-            )
-            per_episode: dict[str, list[tuple[float, float, float]]] = {}
-            for rank, p in enumerate(shard.query(request), 1):
-                h = hit(f"{tag}{p.id}", 0.0, p.payload)
-                candidates[h.id] = h
-                term = 1 / (rank / weight + k - 1)
-                per_episode.setdefault(h.episode_id, []).append((h.start, h.end, term))
-            terms.append(per_episode)
+def nearest(
+    shard: qe.EdgeShard, tag: str, branch: tuple[str, Vector, float], flt: qe.Filter
+) -> tuple[list[SegmentHit], float]:
+    """One branch asked on its own (ids tagged: two indexes reuse ids), and its RRF weight."""
+    using, vector, weight = branch
+    request = qe.QueryRequest(
+        query=qe.Query.Nearest(vector, using=using),
+        filter=flt,
+        limit=PREFETCH,
+        with_payload=list(RANK_KEYS),
+    )
+    return [hit(f"{tag}{p.id}", 0.0, p.payload) for p in shard.query(request)], weight
+
+
+def by_time(branches: Sequence[tuple[list[SegmentHit], float]], k: int) -> list[SegmentHit]:
+    """RRF where a candidate takes, per branch (hits best first, weight), the best term of the
+    hits overlapping it in time (the engine's term: rank r adds 1 / (r / weight + k - 1))."""
+    terms = []
+    for hits, weight in branches:
+        per_episode: dict[str, list[tuple[float, float, float]]] = {}
+        for rank, h in enumerate(hits, 1):
+            term = 1 / (rank / weight + k - 1)
+            per_episode.setdefault(h.episode_id, []).append((h.start, h.end, term))
+        terms.append(per_episode)
 
     def overlapping(h: SegmentHit) -> float:
         return sum(
@@ -125,7 +128,8 @@ def by_time(
             for per in terms
         )
 
-    return ranked(replace(h, score=overlapping(h)) for h in candidates.values())[:DEPTH]
+    candidates = {h.id: h for hits, _ in branches for h in hits}.values()
+    return ranked(replace(h, score=overlapping(h)) for h in candidates)[:DEPTH]
 
 
 Ranker = Callable[[Asked, qe.Filter], list[SegmentHit]]
@@ -177,10 +181,12 @@ def variants(
         }
     if other is not None:
         out["A: today by time"] = lambda a, f: by_time(
-            [("", today, a.branches(DENSE, SPARSE))], f, k
+            [nearest(today, "", b, f) for b in a.branches(DENSE, SPARSE)], k
         )
         out["A: today + longer by time"] = lambda a, f: by_time(
-            [("", today, a.branches(DENSE, SPARSE)), ("L", other, a.branches(DENSE, SPARSE))], f, k
+            [nearest(today, "", b, f) for b in a.branches(DENSE, SPARSE)]
+            + [nearest(other, "L", b, f) for b in a.branches(DENSE, SPARSE)],
+            k,
         )
     return out
 
@@ -224,27 +230,22 @@ async def run(args: argparse.Namespace, url: str) -> None:
             served = await run_questions(service, questions, SearchMode.hybrid)
     rows = []
     for scope in ("across", "within"):
-        baseline: list[list[Span]] = []
+        baseline: list[float] = []
         for name, rank in variants(ctx, today, other, widths, k).items():
             got = [_spans(a, rank(a, _filter(a.question, scope == "within"))) for a in asked]
             if name == "served" and scope == "across":
                 same = sum(g == s for g, s in zip(got, served, strict=True))
                 print(f"served replay = SearchService in {same}/{len(questions)}", flush=True)
-            baseline = baseline or got
-            up = sum(
-                _rr(g, q) > _rr(b, q) for g, b, q in zip(got, baseline, questions, strict=True)
-            )
-            down = sum(
-                _rr(g, q) < _rr(b, q) for g, b, q in zip(got, baseline, questions, strict=True)
-            )
+            ranks = [_rr(g, q) for g, q in zip(got, questions, strict=True)]
+            baseline = baseline or ranks
             s = score([(g, list(q.answers)) for g, q in zip(got, questions, strict=True)])
-            rows.append([scope, name, s.mrr, s.recall, s.ndcg, s.episode_mrr, s.moment_s, up, down])
-            print(rows[-1], flush=True)
+            row = [scope, name, s.mrr, *compared(baseline, ranks), s.recall, s.episode_mrr]
+            rows.append([*row, s.moment_s])
     for shard in (ctx, today, other):
         if shard is not None:
             shard.close()
     print(f"\n{label} (+{args.other or 'no other index'}, named {sorted(named)}) | {machine()}")
-    print(table([*HEADERS, "up", "down"], rows), flush=True)
+    print(table([*HEADERS, "episode MRR", "moment s"], rows), flush=True)
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ branches with today's and moments merge as they do now.
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 from collections.abc import Sequence
@@ -35,6 +36,7 @@ from podsearch.stores.schema import DENSE, SPARSE, Bm25Encoder
 from podsearch.transcripts import parse_transcript
 
 MEAN = "ctx_mean"
+WIDTHS = "widths.json"
 BATCH = 128  # texts per embedder call: the cache commits after each
 
 
@@ -126,8 +128,9 @@ async def build(corpus: Corpus, cache: Path, embedder: Embedder, widths: Sequenc
         dense = await embed_contexts(embedder, [texts[i][0] for i in ids], f"{label} +{width}")
         extra[ctx_dense(width)] = dict(zip(ids, dense, strict=True))
         extra[ctx_sparse(width)] = {i: bm25.document(texts[i][1]) for i in ids}
-    folder = cache / f"{label}-context" / "shard"
-    shutil.rmtree(folder, ignore_errors=True)
+    root = cache / f"{label}-context"
+    shutil.rmtree(root, ignore_errors=True)
+    folder = root / "shard"
     folder.mkdir(parents=True)
     size = len(points[0].vector[DENSE])
     dense_names = [DENSE, MEAN, *map(ctx_dense, widths)]
@@ -159,7 +162,14 @@ async def build(corpus: Corpus, cache: Path, embedder: Embedder, widths: Sequenc
     shard.flush()
     shard.optimize()
     shard.close()
+    (root / WIDTHS).write_text(json.dumps(list(widths)))
     return folder
+
+
+def open_context_shard(root: Path) -> tuple[qe.EdgeShard, list[int]]:
+    """The shard `build` wrote under `root`, and the context widths it holds."""
+    widths = json.loads((root / WIDTHS).read_text())
+    return qe.EdgeShard.load(str(root / "shard")), [int(w) for w in widths]
 
 
 async def run(args: argparse.Namespace, url: str) -> None:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 
 import qdrant_edge as qe
 
-from bench.eval.context_shard import MEAN, ctx_dense, ctx_sparse
+from bench.eval.context_shard import MEAN, ctx_dense, ctx_sparse, open_context_shard
 from bench.eval.corpus import Question, read_questions
 from bench.eval.feedback import compared
 from bench.eval.metrics import K, Span, gains, reciprocal_rank, score
@@ -204,9 +204,8 @@ async def run(args: argparse.Namespace, url: str) -> None:
     corpus = chosen_corpus(args)
     label = corpus.label(ChunkerConfig())
     index = args.cache / label / "index"
-    ctx = qe.EdgeShard.load(str(args.cache / f"{label}-context" / "shard"))
-    named = set(ctx.info().vectors) if hasattr(ctx.info(), "vectors") else set()
-    widths = [int(w) for w in args.widths.split(",") if w]
+    ctx, held = open_context_shard(args.cache / f"{label}-context")
+    widths = sorted(set(args.widths) & set(held))
     today = live_shard(index)
     other = None
     if args.other:
@@ -244,14 +243,19 @@ async def run(args: argparse.Namespace, url: str) -> None:
     for shard in (ctx, today, other):
         if shard is not None:
             shard.close()
-    print(f"\n{label} (+{args.other or 'no other index'}, named {sorted(named)}) | {machine()}")
+    print(f"\n{label} (+{args.other or 'no other index'}, widths {widths}) | {machine()}")
     print(table([*HEADERS, "episode MRR", "moment s"], rows), flush=True)
 
 
 def main() -> None:
     parser = tool_parser("python -m bench.eval.granularities", __doc__, corpus="qmsum")
     parser.add_argument("--other", default="160:40", help="window:overlap of a second index")
-    parser.add_argument("--widths", default="20,40", help="context widths in the context shard")
+    parser.add_argument(
+        "--widths",
+        type=lambda text: [int(w) for w in text.split(",") if w],
+        default=[20, 40],
+        help="context widths to ask, of those the context shard holds",
+    )
     run_tool(parser.parse_args(), run)
 
 

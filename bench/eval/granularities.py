@@ -1,6 +1,7 @@
 """Several granularities, measured offline against the served ranking (query understanding on).
 
     python -m bench.eval.context_shard --corpus qmsum --widths 20,40      # first: embeds
+    python -m bench.eval.context_shard --corpus changelog --episodes 49 --widths 20,40
     python -m bench.eval.granularities --corpus qmsum --other 160:40
     python -m bench.eval.granularities --corpus changelog --episodes 49 --other 160:40
 
@@ -9,10 +10,10 @@ question's topic as a second dense branch, the BM25 weight of a one-word query, 
 reads), boosts named speakers (`search_api.ranking`) and merges moments as the API does;
 `served` replays `SearchService` (checked against it). Two designs add coarser granularity:
 
-- `time`: a second index of longer windows (`--other`, built by `python -m bench.eval --window
+- `A` (time): a second index of longer windows (`--other`, built by `python -m bench.eval --window
   160 --overlap 40`), its branches asked on their own. Windows of two sizes never share an id, so
   a candidate scores, per branch, the best RRF term of that branch's hits overlapping it in time.
-- `ctx`: today's points, each with context vectors beside its own (`bench.eval.context_shard`:
+- `B`, `C` (context): today's points, each with context vectors beside its own (`bench.eval.context_shard`:
   the embedding and BM25 of the segment widened by N words a side, or the mean of it and its
   neighbours' vectors): the same ids, so the extra branches are prefetches of the engine's RRF.
 """

@@ -10,12 +10,12 @@ question's topic as a second dense branch, the BM25 weight of a one-word query, 
 reads), boosts named speakers (`search_api.ranking`) and merges moments as the API does;
 `served` replays `SearchService` (checked against it). Two designs add coarser granularity:
 
-- `A` (time): a second index of longer windows (`--other`, built by `python -m bench.eval --window
+- A (time): a second index of longer windows (`--other`, built by `python -m bench.eval --window
   160 --overlap 40`), its branches asked on their own. Windows of two sizes never share an id, so
   a candidate scores, per branch, the best RRF term of that branch's hits overlapping it in time.
-- `B`, `C` (context): today's points, each with context vectors beside its own (`bench.eval.context_shard`:
-  the embedding and BM25 of the segment widened by N words a side, or the mean of it and its
-  neighbours' vectors): the same ids, so the extra branches are prefetches of the engine's RRF.
+- B, C (context): today's points, each with context vectors beside its own (`context_shard`: the
+  embedding and BM25 of the segment widened by N words a side (B), or the mean of its vector and
+  its neighbours' (C)): the same ids, so the extra branches are prefetches of the engine's RRF.
 """
 
 from __future__ import annotations

@@ -104,7 +104,17 @@ def episodes(
             pair = SPEAKERS[number % len(SPEAKERS)], SPEAKERS[(number + 1 + index % 2) % 40]
             speakers = tuple(dict.fromkeys(pair))
             segment = Segment(episode, index, index * 40.0, index * 40.0 + 52.0, text, speakers)
+            # the context's vectors: the neighbour's, so a point costs the store what a real one
+            # does (four vectors) without more sampling
+            near = min(index + 1, count - 1)
             points.append(
-                SegmentPoint(segment.point_id, dense[index], sparse, segment.payload(FINGERPRINT))
+                SegmentPoint(
+                    segment.point_id,
+                    dense[index],
+                    sparse,
+                    segment.payload(FINGERPRINT),
+                    dense[near],
+                    talk.segment(first + near)[1],
+                )
             )
         yield episode.episode_id, points

@@ -1,8 +1,8 @@
 """Today's eval index copied, point for point, with context vectors added beside each segment's.
 
 A segment's context is a wider passage around it: its words with `width` more on each side
-(embedded as a document, and its BM25 with the speakers first, as `keyword_text` writes a
-segment's), or, at no embedding cost, the normalised mean of its own vector and its neighbours'
+(`segmenting.segment_contexts`, which the served index holds at its width; embedded as a
+document, and its BM25 with the speakers first, as `keyword_text` writes it), or, at no embedding cost, the normalised mean of its own vector and its neighbours'
 (`ctx_mean`). Same point ids as today's index, so the engine's RRF fuses the extra branches with
 today's and moments merge as they do now. The granularities tool asks the widths the copy records.
 
@@ -29,9 +29,9 @@ from bench.eval.tool import chosen_corpus, run_tool, tool_parser
 from bench.shards import live_shard
 from podsearch.index_meta import ChunkerConfig
 from podsearch.manifest import read_manifest
-from podsearch.models import Segment, SparseVector, Utterance
+from podsearch.models import SparseVector
 from podsearch.ports import Embedder
-from podsearch.segmenting import segment_episode
+from podsearch.segmenting import keyword_text, segment_contexts, segment_episode
 from podsearch.sponsors import AD_FIELD
 from podsearch.stores.schema import DENSE, SPARSE, Bm25Encoder
 from podsearch.transcripts import parse_transcript
@@ -49,31 +49,18 @@ def ctx_sparse(width: int) -> str:
     return f"ctx{width}_bm25"
 
 
-def _widened(utterances: Sequence[Utterance], segments: Sequence[Segment], width: int) -> list[str]:
-    """Each segment's words with up to `width` more on either side. Windows start `overlap`
-    words before the previous one ends (`segmenting`), over the episode's words in time order."""
-    spoken = sorted((u for u in utterances if u.text.split()), key=lambda u: u.start)
-    words = [w for u in spoken for w in u.text.split()]
-    out, start = [], 0
-    for segment in segments:
-        own = segment.text.split()
-        if words[start : start + len(own)] != own:
-            raise RuntimeError(f"segment {segment.point_id} is not where the chunker cut it")
-        out.append(" ".join(words[max(0, start - width) : start + len(own) + width]))
-        start += len(own) - ChunkerConfig().overlap_words
-    return out
-
-
 def contexts(corpus: Corpus, cache: Path, width: int) -> dict[str, tuple[str, str]]:
-    """point id -> (context text, its BM25 text) for every segment of today's eval index."""
+    """point id -> (context text, its BM25 text) for every segment of today's eval index, cut
+    as the indexer cuts them (`segmenting.segment_contexts`, `keyword_text`)."""
     chunker = ChunkerConfig()
     out: dict[str, tuple[str, str]] = {}
     manifest = cache / corpus.label(chunker) / "episodes.jsonl"
     for episode in read_manifest(manifest, allow_outside=True):
         utterances = parse_transcript(episode.transcript)
         segments = segment_episode(episode, utterances, chunker)
-        for segment, text in zip(segments, _widened(utterances, segments, width), strict=True):
-            out[segment.point_id] = (text, " ".join([*segment.speakers, text]))
+        texts = segment_contexts(utterances, chunker, width)
+        for segment, text in zip(segments, texts, strict=True):
+            out[segment.point_id] = (text, keyword_text(segment, text))
     return out
 
 
@@ -152,7 +139,7 @@ async def build(corpus: Corpus, cache: Path, embedder: Embedder, widths: Sequenc
         shard.update(index)
     copied = []
     for p in points:
-        vectors = dict(p.vector)
+        vectors = {name: p.vector[name] for name in (DENSE, SPARSE)}  # the served ones
         for name, table in extra.items():
             v = table[str(p.id)]
             sparse = isinstance(v, SparseVector)

@@ -54,7 +54,7 @@ def segment_contexts(
     """Each segment's context, in `segment_episode`'s order: the segment's words with up to
     `width` more on either side, clipped at the episode's ends (the same cut, widened). Searched
     within one episode beside the segment itself, a wider passage locates the talk around the
-    answer (`stores.plan.plan_search`)."""
+    answer (`search_api.query_understanding.passages`)."""
     words = _Timeline.of(utterances).words
     spans = _windows(words, config.window_words, config.overlap_words)
     return [" ".join(words[max(0, a - width) : b + width]) for a, b in spans]

@@ -1,10 +1,12 @@
 """Today's eval index copied, point for point, with context vectors added beside each segment's.
 
 A segment's context is a wider passage around it: its words with `width` more on each side
-(`segmenting.segment_contexts`, which the served index holds at its width; embedded as a
-document, and its BM25 with the speakers first, as `keyword_text` writes it), or, at no embedding cost, the normalised mean of its own vector and its neighbours'
-(`ctx_mean`). Same point ids as today's index, so the engine's RRF fuses the extra branches with
-today's and moments merge as they do now. The granularities tool asks the widths the copy records.
+(`segmenting.segment_contexts`, which the served index holds at its own width; embedded as a
+document, and its BM25 with the speakers first, as `keyword_text` writes it), or, at no
+embedding cost, the normalised mean of its own vector and its neighbours' (`ctx_mean`). The
+copy keeps each point's served segment vectors and adds these. Same point ids as today's
+index, so the engine's RRF fuses the extra branches with today's and moments merge as they do
+now. The granularities tool asks the widths the copy records.
 
     python -m bench.eval.context_shard --corpus qmsum --widths 20,40   # embeds, in the cache
     python -m bench.eval.context_shard --corpus changelog --episodes 49 --widths 20,40

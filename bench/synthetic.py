@@ -98,14 +98,14 @@ def episodes(
         )
         count = min(per_episode, segments - first)
         dense = vectors.sample(count).tolist()
+        said = [talk.segment(first + index) for index in range(count)]
         points = []
-        for index in range(count):
-            text, sparse = talk.segment(first + index)
+        for index, (text, sparse) in enumerate(said):
             pair = SPEAKERS[number % len(SPEAKERS)], SPEAKERS[(number + 1 + index % 2) % 40]
             speakers = tuple(dict.fromkeys(pair))
             segment = Segment(episode, index, index * 40.0, index * 40.0 + 52.0, text, speakers)
-            # the context's vectors: the neighbour's, so a point costs the store what a real one
-            # does (four vectors) without more sampling
+            # the context's vectors: the next segment's, so a point costs the store what a real
+            # one does (four vectors) without sampling more
             near = min(index + 1, count - 1)
             points.append(
                 SegmentPoint(
@@ -114,7 +114,7 @@ def episodes(
                     sparse,
                     segment.payload(FINGERPRINT),
                     dense[near],
-                    talk.segment(first + near)[1],
+                    said[near][1],
                 )
             )
         yield episode.episode_id, points

@@ -6,6 +6,10 @@ printed is miss over hit, measured in the same run.
 
     python -m bench.query_latency --url http://127.0.0.1:8000 [--limit 10]
     python -m bench.query_latency --questions ../shared/data/qmsum-val/queries.jsonl  # QMSum's
+    python -m bench.query_latency --within  # each search filtered to its question's episode
+
+`--within` asks what a listener searching inside one episode asks: a hybrid search then also
+ranks each segment's context (`query_understanding.passages`).
 """
 
 from __future__ import annotations
@@ -40,20 +44,23 @@ def main() -> None:
     parser.add_argument("--questions", type=Path, default=GOLDEN, help="golden or QMSum JSONL")
     parser.add_argument("--modes", default="keyword,semantic,hybrid")
     parser.add_argument("--first", type=int, help="only the first N questions")
+    parser.add_argument("--within", action="store_true", help="filter to the judged episode")
     args = parser.parse_args()
     lines = [json.loads(line) for line in args.questions.read_text().splitlines() if line.strip()]
     questions = [q.get("question") or q["query"] for q in lines][: args.first]
+    scopes = [{"episode_id": q["episode_id"]} if args.within else {} for q in lines]
     with httpx.Client(base_url=args.url, timeout=60) as client:
-        print(f"{len(questions)} questions against {args.url}")
+        print(f"{len(questions)} questions against {args.url}{' within' if args.within else ''}")
         for mode in args.modes.split(","):
             runs: dict[str, list[float]] = {"miss": [], "hit": []}
             degraded = 0
             for label in ("miss", "hit"):
-                for q in questions:
+                for q, scope in zip(questions, scopes, strict=False):
                     params = {
                         "q": q if mode == "keyword" else f"{q} ({mode})",  # unseen by the cache
                         "mode": mode,
                         "limit": args.limit,
+                        **scope,
                     }
                     seconds, body = timed(client, params)
                     runs[label].append(seconds)

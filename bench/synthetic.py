@@ -98,13 +98,23 @@ def episodes(
         )
         count = min(per_episode, segments - first)
         dense = vectors.sample(count).tolist()
+        said = [talk.segment(first + index) for index in range(count)]
         points = []
-        for index in range(count):
-            text, sparse = talk.segment(first + index)
+        for index, (text, sparse) in enumerate(said):
             pair = SPEAKERS[number % len(SPEAKERS)], SPEAKERS[(number + 1 + index % 2) % 40]
             speakers = tuple(dict.fromkeys(pair))
             segment = Segment(episode, index, index * 40.0, index * 40.0 + 52.0, text, speakers)
+            # the context's vectors: the next segment's, so a point costs the store what a real
+            # one does (four vectors) without sampling more
+            near = min(index + 1, count - 1)
             points.append(
-                SegmentPoint(segment.point_id, dense[index], sparse, segment.payload(FINGERPRINT))
+                SegmentPoint(
+                    segment.point_id,
+                    dense[index],
+                    sparse,
+                    segment.payload(FINGERPRINT),
+                    dense[near],
+                    said[near][1],
+                )
             )
         yield episode.episode_id, points

@@ -34,7 +34,7 @@ from podsearch.errors import (
 from podsearch.index_meta import ChunkerConfig, IndexMeta
 from podsearch.models import Episode, Segment, SegmentPoint, SparseVector
 from podsearch.ports import Embedder, SegmentWriter
-from podsearch.segmenting import keyword_text, segment_episode
+from podsearch.segmenting import keyword_text, segment_contexts, segment_episode
 from podsearch.sponsors import changed_flags
 from podsearch.stores.schema import Bm25Encoder
 from podsearch.transcripts import DEFAULT_LIMITS, ReadLimits, parse_transcript
@@ -81,6 +81,18 @@ class IndexReport:
         ]
         lines += [f"  failed: {failure}" for failure in self.failures]
         return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """One episode cut up, before embedding: its segments and their contexts, each with its
+    BM25 vector, and the episode's record."""
+
+    segments: list[Segment]
+    sparse: list[SparseVector]
+    contexts: list[str]
+    context_sparse: list[SparseVector]
+    record: EpisodeRecord
 
 
 @dataclass(frozen=True)
@@ -205,8 +217,10 @@ class Indexer:
     ) -> tuple[list[SegmentPoint], EpisodeRecord] | None:
         """The episode's points and record, or None once its failure is reported."""
         try:
-            segments, sparse, record = await asyncio.to_thread(self._parse, episode)
-            vectors = await self._batches.embed([s.text for s in segments])
+            parsed = await asyncio.to_thread(self._parse, episode)
+            # Segments and their contexts in the same calls: one more text per segment, the
+            # same batching, the same checks of every vector (`Embedder.embed`)
+            vectors = await self._batches.embed([s.text for s in parsed.segments] + parsed.contexts)
         except FATAL:
             raise
         except Exception as exc:  # this episode's problem only: report it, index the others
@@ -214,21 +228,39 @@ class Indexer:
             report.failures.append(f"{episode.episode_id}: {reason}")
             self._on_episode(episode, 0)
             return None
+        count = len(parsed.segments)
         points = [
-            SegmentPoint(s.point_id, vector, bm25, s.payload(fp))
-            for s, vector, bm25 in zip(segments, vectors, sparse, strict=True)
+            SegmentPoint(s.point_id, dense, sparse, s.payload(fp), context_dense, context_sparse)
+            for s, dense, sparse, context_dense, context_sparse in zip(
+                parsed.segments,
+                vectors[:count],
+                parsed.sparse,
+                vectors[count:],
+                parsed.context_sparse,
+                strict=True,
+            )
         ]
-        return points, record
+        return points, parsed.record
 
-    def _parse(self, episode: Episode) -> tuple[list[Segment], list[SparseVector], EpisodeRecord]:
-        """The CPU-bound part, run in a thread: parse, cut into segments, BM25 each (speakers'
-        names included, see `keyword_text`), and the episode's record of utterances."""
+    def _parse(self, episode: Episode) -> Parsed:
+        """The CPU-bound part, run in a thread: parse, cut into segments and their contexts,
+        BM25 each (speakers' names included, see `keyword_text`), and the episode's record of
+        utterances."""
         utterances = parse_transcript(episode.transcript, self._limits)
         segments = segment_episode(episode, utterances, self._chunker)
         if not segments:
             raise TranscriptError(episode.transcript, "no words to index")
-        sparse = [self._bm25.document(keyword_text(s)) for s in segments]
-        return segments, sparse, build_record(episode.episode_id, utterances, episode.chapters)
+        contexts = segment_contexts(utterances, self._chunker)
+        return Parsed(
+            segments=segments,
+            sparse=[self._bm25.document(keyword_text(s)) for s in segments],
+            contexts=contexts,
+            context_sparse=[
+                self._bm25.document(keyword_text(s, c))
+                for s, c in zip(segments, contexts, strict=True)
+            ],
+            record=build_record(episode.episode_id, utterances, episode.chapters),
+        )
 
     async def _write(
         self,

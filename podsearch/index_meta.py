@@ -7,7 +7,9 @@ from pydantic import BaseModel, ConfigDict
 from podsearch.contract import EmbeddingRecipe
 from podsearch.errors import IndexMismatch
 
-SCHEMA_VERSION = 1
+# 2: every segment point also holds its context's dense and BM25 vectors (`stores.schema`)
+SCHEMA_VERSION = 2
+REBUILD = "re-index it with `podsearch-index --rebuild`"
 
 
 class ChunkerConfig(BaseModel):
@@ -35,7 +37,15 @@ class IndexMeta(BaseModel):
         if self.schema_version != other.schema_version:
             problems.append(f"schema_version: {self.schema_version} != {other.schema_version}")
         if problems:
-            raise IndexMismatch("index was built differently: " + "; ".join(problems))
+            raise IndexMismatch(f"index was built differently: {'; '.join(problems)}; {REBUILD}")
+
+    def check_schema(self) -> None:
+        """Raise IndexMismatch unless this code reads the index's layout (its vector names)."""
+        if self.schema_version != SCHEMA_VERSION:
+            raise IndexMismatch(
+                f"the index has schema_version {self.schema_version}, this podsearch reads "
+                f"{SCHEMA_VERSION}: {REBUILD}"
+            )
 
     def check_recipe(self, recipe: EmbeddingRecipe) -> None:
         """Raise IndexMismatch unless queries embedded with `recipe` can search this index."""

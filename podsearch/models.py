@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -166,12 +167,15 @@ class SparseVector:
 
 @dataclass(frozen=True)
 class SegmentPoint:
-    """A segment ready for the store: id, dense vector, BM25 vector and payload."""
+    """A segment ready for the store: id, dense vector, BM25 vector and payload, and the same
+    two vectors of its context (`segmenting.segment_contexts`)."""
 
     id: str
     dense: list[float]
     sparse: SparseVector
     payload: SegmentPayload
+    context_dense: list[float]
+    context_sparse: SparseVector
 
 
 @dataclass(frozen=True)
@@ -187,6 +191,14 @@ class SearchFilters:
     phrases: tuple[str, ...] = ()  # each must be said word for word (case-insensitive)
 
 
+class Passages(Enum):
+    """The vector spaces a ranked query asks (`StoreQuery.passages`)."""
+
+    segment = "segment"
+    segment_and_context = "segment_and_context"
+    context = "context"
+
+
 @dataclass(frozen=True)
 class StoreQuery:
     """One ranked query against the store: dense, sparse or both (then fused with RRF).
@@ -200,6 +212,9 @@ class StoreQuery:
     # A second dense branch: the question's topic without its template words (fused with both)
     dense_topic: list[float] | None = None
     keyword_weight: float = 1.0  # RRF weight of the BM25 branch against each dense one
+    # Which passages' vectors rank: the segments' own, their contexts' (each vector above is
+    # then asked of both), or the contexts' alone (`explain` asks each branch on its own)
+    passages: Passages = Passages.segment
     filters: SearchFilters = field(default_factory=SearchFilters)
     rrf_k: int = 60
     score_threshold: float | None = None

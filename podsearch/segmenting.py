@@ -17,6 +17,7 @@ from podsearch.index_meta import ChunkerConfig
 from podsearch.models import Episode, Segment, Utterance
 
 CUT_ZONE = 0.2  # fraction of a window, at its end, searched for a sentence end
+CONTEXT_WORDS = 40  # a segment's context: its words and up to this many more on each side
 _CLOSERS = "\"'”’)]"
 _STOPS = (".", "!", "?", "…")
 
@@ -47,10 +48,23 @@ def segment_episode(
     ]
 
 
-def keyword_text(segment: Segment) -> str:
-    """What BM25 indexes: the words, and who said them, so "what did Anna say" can match Anna's
-    segments by name (the displayed text stays the words alone)."""
-    return " ".join([*segment.speakers, segment.text])
+def segment_contexts(
+    utterances: Sequence[Utterance], config: ChunkerConfig, width: int = CONTEXT_WORDS
+) -> list[str]:
+    """Each segment's context, in `segment_episode`'s order: the segment's words with up to
+    `width` more on either side, clipped at the episode's ends (the same cut, widened). Searched
+    within one episode beside the segment itself, a wider passage locates the talk around the
+    answer (`search_api.query_understanding.passages`)."""
+    words = _Timeline.of(utterances).words
+    spans = _windows(words, config.window_words, config.overlap_words)
+    return [" ".join(words[max(0, a - width) : b + width]) for a, b in spans]
+
+
+def keyword_text(segment: Segment, context: str | None = None) -> str:
+    """What BM25 indexes: the words (of the segment, or of its `context`), and who said the
+    segment's, so "what did Anna say" can match Anna's segments by name (the displayed text
+    stays the words alone)."""
+    return " ".join([*segment.speakers, segment.text if context is None else context])
 
 
 def tail_slack(window: int) -> int:

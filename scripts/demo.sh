@@ -24,7 +24,8 @@ for _ in $(seq 1 120); do
   sleep 1
 done
 
-$BIN/podsearch-index sample/episodes.jsonl
+# The demo's index is disposable: one an older podsearch built (another layout, refused) is rebuilt.
+$BIN/podsearch-index sample/episodes.jsonl || $BIN/podsearch-index --rebuild sample/episodes.jsonl
 echo
 echo "podsearch is serving on http://127.0.0.1:${PODSEARCH_API__PORT}  (try: curl 'http://127.0.0.1:${PODSEARCH_API__PORT}/search?q=how+do+they+handle+on-call+burnout')"
 $BIN/podsearch-api

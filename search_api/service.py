@@ -29,7 +29,7 @@ from search_api.highlight import query_terms, term_pattern
 from search_api.moments import MomentDraft, group_by_episode, merge_moments
 from search_api.observability import Metrics
 from search_api.pagination import CursorScope
-from search_api.query_understanding import read_query
+from search_api.query_understanding import passages, read_query
 from search_api.ranking import boost_named_speakers
 from search_api.rerank_stage import RerankOutcome, RerankStage
 from search_api.schemas import GroupBy, SearchMode
@@ -173,6 +173,7 @@ class SearchService:
                 sparse=sparse,
                 dense_topic=topic,
                 keyword_weight=reading.keyword_weight,
+                passages=passages(mode, filters),
                 filters=filters,
                 rrf_k=params.rrf_k or self.options.rrf_k,
                 score_threshold=params.score_threshold,

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.eval.metrics import Span
-from podsearch.index_meta import ChunkerConfig
+from podsearch.index_meta import SCHEMA_VERSION, ChunkerConfig
 
 REPO = Path(__file__).resolve().parents[2]
 CHANGELOG = REPO.parent / "shared" / "data" / "changelog"
@@ -36,8 +36,10 @@ class Corpus:
         return f"{self.name}-{'all' if self.episodes is None else self.episodes}"
 
     def label(self, chunker: ChunkerConfig) -> str:
+        """The cache folder of this corpus's index: the writer refuses an index of another
+        schema (`IndexMeta.check_compatible`), so a new one is built beside the old."""
         w, o, v = chunker.window_words, chunker.overlap_words, chunker.version
-        return f"{self.stem}-w{w}-o{o}-v{v}"
+        return f"{self.stem}-w{w}-o{o}-v{v}-s{SCHEMA_VERSION}"
 
 
 def changelog(episodes: int | None = 100) -> Corpus:

@@ -32,7 +32,7 @@ from podsearch.index_meta import ChunkerConfig
 from podsearch.models import SegmentHit, SparseVector
 from podsearch.sponsors import AD_FIELD
 from podsearch.stores.plan import hit, ranked
-from podsearch.stores.schema import DENSE, SPARSE, Bm25Encoder
+from podsearch.stores.schema import CONTEXT_DENSE, CONTEXT_SPARSE, DENSE, SPARSE, Bm25Encoder
 from search_api import query_understanding as qu
 from search_api.moments import merge_moments
 from search_api.ranking import boost_named_speakers, named_speakers
@@ -171,6 +171,9 @@ VARIANTS: dict[str, Variant] = {
 }
 
 
+CONTEXT = {DENSE: CONTEXT_DENSE, SPARSE: CONTEXT_SPARSE}  # a segment's space -> its context's
+
+
 def _mean(a: list[float], b: list[float]) -> list[float]:
     summed = [x + y for x, y in zip(a, b, strict=True)]
     norm = sum(x * x for x in summed) ** 0.5 or 1.0
@@ -186,7 +189,8 @@ def _request(
     k: int,
     extra_sparse: SparseVector | None = None,
 ) -> qe.QueryRequest | None:
-    """The service's ranking request (`stores.edge`), with weights and the within filter."""
+    """The service's ranking request (`stores.edge`), with weights and the within filter
+    (which also asks each segment's context, `query_understanding.passages`)."""
     depth = depth_for(K + 1, 1)
     must = [qe.FieldCondition(key="episode_id", match=qe.MatchValue(episode_id or ""))]
     flt = qe.Filter(
@@ -204,6 +208,8 @@ def _request(
     if extra_sparse is not None and extra_sparse.indices:
         bm25 = qe.SparseVector(indices=extra_sparse.indices, values=extra_sparse.values)
         branches.append((SPARSE, bm25, 1.0))
+    if episode_id:  # the served plan of a hybrid search of one episode: the contexts too
+        branches += [(CONTEXT[using], vector, weight) for using, vector, weight in branches]
     if not branches:
         return None
     if len(branches) == 1:

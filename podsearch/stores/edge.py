@@ -34,7 +34,13 @@ from podsearch.stores import plan
 from podsearch.stores.generations import GenerationDir, WriterLock
 from podsearch.stores.offload import INLINE_DEPTH, Offload
 from podsearch.stores.places import PlaceTable
-from podsearch.stores.schema import DENSE, PAYLOAD_INDEXES, SPARSE
+from podsearch.stores.schema import (
+    CONTEXT_DENSE,
+    CONTEXT_SPARSE,
+    DENSE,
+    PAYLOAD_INDEXES,
+    SPARSE,
+)
 
 log = logging.getLogger(__name__)
 
@@ -58,11 +64,11 @@ def _write_json_atomically(path: Path, data: Any) -> None:
 
 
 def _shard_config(meta: IndexMeta) -> qe.EdgeConfig:
+    dense = qe.EdgeVectorParams(size=meta.recipe.dimension, distance=qe.Distance.Cosine)
+    sparse = qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)
     return qe.EdgeConfig(
-        vectors={
-            DENSE: qe.EdgeVectorParams(size=meta.recipe.dimension, distance=qe.Distance.Cosine)
-        },
-        sparse_vectors={SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
+        vectors={DENSE: dense, CONTEXT_DENSE: dense},
+        sparse_vectors={SPARSE: sparse, CONTEXT_SPARSE: sparse},
         hnsw_config=qe.HnswIndexConfig(m=16, ef_construct=100, full_scan_threshold=10_000),
         wal_enabled=False,
     )
@@ -250,6 +256,11 @@ class EdgeReader:
         except (OSError, ValueError) as exc:
             shard.close()
             raise StoreUnavailable(f"cannot read index generation {folder.name}") from exc
+        try:
+            meta.check_schema()
+        except IndexMismatch:
+            shard.close()
+            raise
         if self._meta is not None and self._meta != meta:
             shard.close()
             raise IndexMismatch(f"generation {folder.name} was built with another recipe")
@@ -366,7 +377,12 @@ def _index_payload(shard: qe.EdgeShard) -> bool:
 def _to_point(point: SegmentPoint) -> qe.Point:
     return qe.Point(
         id=point.id,
-        vector={DENSE: point.dense, SPARSE: _vector(point.sparse)},
+        vector={
+            DENSE: point.dense,
+            SPARSE: _vector(point.sparse),
+            CONTEXT_DENSE: point.context_dense,
+            CONTEXT_SPARSE: _vector(point.context_sparse),
+        },
         payload=point.payload.to_dict(),
     )
 

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from podsearch.models import (
+    Passages,
     PodcastStats,
     SearchFilters,
     SegmentHit,
@@ -21,7 +22,7 @@ from podsearch.models import (
     StoreQuery,
 )
 from podsearch.sponsors import AD_FIELD, StoredSegment
-from podsearch.stores.schema import DENSE, SPARSE
+from podsearch.stores.schema import CONTEXT_DENSE, CONTEXT_SPARSE, DENSE, SPARSE
 
 PODCAST = "podcast"
 TEXT = "text"  # the words said (quoted phrases are matched against them)
@@ -123,15 +124,27 @@ class SearchPlan:
         return None if len(set(weights)) == 1 else weights
 
 
+SPACES = {  # (dense, sparse) vector names each choice of passages asks
+    Passages.segment: ((DENSE, SPARSE),),
+    Passages.segment_and_context: ((DENSE, SPARSE), (CONTEXT_DENSE, CONTEXT_SPARSE)),
+    Passages.context: ((CONTEXT_DENSE, CONTEXT_SPARSE),),
+}
+
+
 def plan_search(query: StoreQuery) -> SearchPlan | None:
-    """None when there is nothing to rank (a stop-word-only keyword query has no terms)."""
+    """None when there is nothing to rank (a stop-word-only keyword query has no terms).
+
+    Each vector of the query is asked of each space in `query.passages`, with the same weight:
+    with the contexts too, the question's dense vector ranks segments and contexts, and so do
+    its topic and its BM25 terms."""
     branches: list[Branch] = []
-    if query.dense is not None:
-        branches.append(Branch(DENSE, query.dense))
-        if query.dense_topic is not None:
-            branches.append(Branch(DENSE, query.dense_topic))
-    if query.sparse is not None and query.sparse.indices:
-        branches.append(Branch(SPARSE, query.sparse, query.keyword_weight))
+    for dense, sparse in SPACES[query.passages]:
+        if query.dense is not None:
+            branches.append(Branch(dense, query.dense))
+            if query.dense_topic is not None:
+                branches.append(Branch(dense, query.dense_topic))
+        if query.sparse is not None and query.sparse.indices:
+            branches.append(Branch(sparse, query.sparse, query.keyword_weight))
     if not branches:
         return None
     return SearchPlan(

@@ -39,7 +39,13 @@ from podsearch.settings import StoreSettings
 from podsearch.sponsors import AD_FIELD, StoredSegment
 from podsearch.stores import plan
 from podsearch.stores import qdrant_aliases as aliases
-from podsearch.stores.schema import DENSE, PAYLOAD_INDEXES, SPARSE
+from podsearch.stores.schema import (
+    CONTEXT_DENSE,
+    CONTEXT_SPARSE,
+    DENSE,
+    PAYLOAD_INDEXES,
+    SPARSE,
+)
 
 _META_KEY = "podsearch"
 _VERSION = "version"  # an episode's write time (ns): which of its versions readers keep
@@ -106,11 +112,15 @@ class QdrantServerStore:
         await self._client.create_collection(
             self._collection,
             vectors_config={
-                DENSE: models.VectorParams(
+                name: models.VectorParams(
                     size=meta.recipe.dimension, distance=models.Distance.COSINE
                 )
+                for name in (DENSE, CONTEXT_DENSE)
             },
-            sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
+            sparse_vectors_config={
+                name: models.SparseVectorParams(modifier=models.Modifier.IDF)
+                for name in (SPARSE, CONTEXT_SPARSE)
+            },
             shard_number=self._settings.shard_number,
             replication_factor=self._settings.replication_factor,
             metadata={_META_KEY: meta.model_dump(mode="json")},
@@ -142,7 +152,9 @@ class QdrantServerStore:
             try:
                 if not await self._client.collection_exists(self._collection):
                     raise IndexNotReady(f"collection {self._collection!r} does not exist yet")
-                self._meta = await self._read_meta()
+                meta = await self._read_meta()
+                meta.check_schema()
+                self._meta = meta
             except (ApiException, OSError) as exc:
                 raise StoreUnavailable(f"Qdrant at {self._settings.url}: {exc}") from exc
         return self._meta
@@ -179,7 +191,12 @@ class QdrantServerStore:
             points=[
                 models.PointStruct(
                     id=str(uuid.uuid5(POINT_NAMESPACE, f"{p.id}@{version}")),
-                    vector={DENSE: p.dense, SPARSE: _vector(p.sparse)},
+                    vector={
+                        DENSE: p.dense,
+                        SPARSE: _vector(p.sparse),
+                        CONTEXT_DENSE: p.context_dense,
+                        CONTEXT_SPARSE: _vector(p.context_sparse),
+                    },
                     payload={**p.payload.to_dict(), _VERSION: version, _POINT: p.id},
                 )
                 for p in points

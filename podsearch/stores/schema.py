@@ -16,6 +16,9 @@ from podsearch.sponsors import AD_FIELD
 
 DENSE = "dense"
 SPARSE = "bm25"
+# The same two of each segment's context, the segment widened (`segmenting.segment_contexts`)
+CONTEXT_DENSE = "context"
+CONTEXT_SPARSE = "context_bm25"
 
 PayloadKind = Literal["keyword", "datetime", "integer", "phrase"]
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 
 from podsearch.models import (
     Episode,
+    Passages,
     SearchFilters,
     Segment,
     SegmentPayload,
@@ -14,7 +15,7 @@ from podsearch.models import (
     StoreQuery,
 )
 from podsearch.stores import plan
-from podsearch.stores.schema import DENSE, PAYLOAD_INDEXES, SPARSE
+from podsearch.stores.schema import CONTEXT_DENSE, CONTEXT_SPARSE, DENSE, PAYLOAD_INDEXES, SPARSE
 from tests.support import utc
 
 EPISODE = Episode("e1", "Night Shift", "Pager duty", Path("x.json"), utc("2025-02-11"), None, "a")
@@ -75,6 +76,30 @@ def test_the_plan_keeps_only_branches_that_can_rank() -> None:
     assert (hybrid.limit, hybrid.prefetch_limit, hybrid.rrf_k) == (300, 600, 7)
     semantic = plan.plan_search(StoreQuery(limit=5, dense=[1.0], sparse=stop_words_only))
     assert semantic is not None and not semantic.fused and semantic.where == (plan.Unless("ad", 1),)
+
+
+def test_with_the_contexts_every_vector_is_asked_of_both_passages_alone_of_the_contexts() -> None:
+    question = StoreQuery(
+        limit=10,
+        dense=[1.0],
+        dense_topic=[0.5],
+        sparse=SparseVector([1], [0.5]),
+        keyword_weight=3.0,
+        passages=Passages.segment_and_context,
+    )
+    both = plan.plan_search(question)
+    assert both is not None
+    assert [(b.using, b.vector, b.weight) for b in both.branches] == [
+        (DENSE, [1.0], 1.0),
+        (DENSE, [0.5], 1.0),
+        (SPARSE, SparseVector([1], [0.5]), 3.0),
+        (CONTEXT_DENSE, [1.0], 1.0),
+        (CONTEXT_DENSE, [0.5], 1.0),
+        (CONTEXT_SPARSE, SparseVector([1], [0.5]), 3.0),
+    ]
+    alone = plan.plan_search(replace(question, dense_topic=None, passages=Passages.context))
+    assert alone is not None
+    assert [b.using for b in alone.branches] == [CONTEXT_DENSE, CONTEXT_SPARSE]
 
 
 def test_filters_become_one_condition_per_restricted_field() -> None:

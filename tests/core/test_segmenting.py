@@ -12,7 +12,13 @@ import pytest
 from podsearch.index_meta import ChunkerConfig
 from podsearch.manifest import read_manifest
 from podsearch.models import Episode, Segment, Utterance
-from podsearch.segmenting import keyword_text, segment_episode, tail_slack
+from podsearch.segmenting import (
+    CONTEXT_WORDS,
+    keyword_text,
+    segment_contexts,
+    segment_episode,
+    tail_slack,
+)
 from podsearch.transcripts import parse_transcript
 
 EPISODE = Episode(episode_id="ep", podcast="Show", title="Ep", transcript=Path("ep.vtt"))
@@ -182,3 +188,25 @@ def test_a_transcript_without_speakers_borrows_the_episodes_credited_people() ->
     config = ChunkerConfig()
     assert {s.speakers for s in segment_episode(credited, unnamed, config)} == {("Ada", "Grace")}
     assert ("Ada", "Grace") not in {s.speakers for s in segment_episode(credited, named, config)}
+
+
+@pytest.mark.parametrize("seed", range(0, 200, 4))
+def test_a_context_is_its_segment_widened_by_width_words_clipped_at_the_episode_ends(
+    seed: int,
+) -> None:
+    utterances, config = case(seed)
+    segments = segment_episode(EPISODE, utterances, config)
+    contexts = segment_contexts(utterances, config, width=7)
+    assert len(contexts) == len(segments)
+    last = sum(len(u.text.split()) for u in utterances) - 1
+    for own, context in zip(spans(segments), contexts, strict=True):
+        wide = list(range(max(0, own[0] - 7), min(last, own[-1] + 7) + 1))
+        assert [position(w) for w in context.split()] == wide
+
+
+def test_a_contexts_bm25_text_names_the_segments_speakers_first() -> None:
+    turns = [Utterance(0, 60, " ".join(words(200)), "Ann"), Utterance(60, 90, "Right.", "Bo")]
+    segment = segment_episode(EPISODE, turns, ChunkerConfig())[0]
+    context = segment_contexts(turns, ChunkerConfig())[0]
+    assert context.split() == words(120 + CONTEXT_WORDS)  # the first: clipped on the left
+    assert keyword_text(segment, context) == f"Ann {context}"

@@ -23,6 +23,7 @@ from podsearch.index_meta import ChunkerConfig
 from podsearch.manifest import read_manifest
 from podsearch.models import Episode, StoreQuery
 from podsearch.remote_embedder import RemoteEmbedder, open_embedder
+from podsearch.segmenting import tail_slack
 from podsearch.settings import EmbedderClientSettings
 from podsearch.stores.edge import EdgeReader, EdgeWriter
 from podsearch.transcripts import DEFAULT_LIMITS, ReadLimits
@@ -244,3 +245,33 @@ async def test_an_embedder_that_dies_mid_run_stops_it_once_its_circuit_opens(
     with pytest.raises(CircuitOpen):
         await run_with(scripted_embedder(dies), tmp_path, episodes)
     assert await stored(tmp_path) == {"ep0"}  # what was complete is published
+
+
+async def test_an_episode_whose_context_vector_comes_back_short_is_never_stored(
+    tmp_path: Path,
+) -> None:
+    """Contexts travel in the segments' calls and are checked like them: the network (the one
+    thing replaced) cuts a float off the vector of every text longer than a segment."""
+    app = httpx.ASGITransport(app=create_embedder(HashBackend(), warm_up=False))
+    longest = ChunkerConfig().window_words + tail_slack(ChunkerConfig().window_words)
+
+    async def network(request: httpx.Request) -> httpx.Response:
+        answer = await app.handle_async_request(request)
+        if request.url.path != "/v1/embeddings":
+            return answer
+        texts = json.loads(request.content)["input"]
+        body = json.loads(await answer.aread())
+        for row in body["data"]:
+            if len(texts[row["index"]].split()) > longest:
+                row["embedding"] = row["embedding"][:-1]
+        return httpx.Response(answer.status_code, json=body)
+
+    settings = EmbedderClientSettings(url="http://embedder", retries=0)
+    embedder = RemoteEmbedder(settings, HttpTransport(settings, httpx.MockTransport(network)))
+    talk = " ".join(f"word{n}" for n in range(300))  # contexts of 160-200 words
+    long = episode(tmp_path, "long.vtt", GOOD_VTT.replace("Liquidation", f"{talk} Liquidation"))
+    episodes = [episode(tmp_path, f"ep{n}.vtt", GOOD_VTT) for n in range(2)] + [long]
+    report = await run_with(embedder, tmp_path, episodes)
+    assert report.indexed == 2 and len(report.failures) == 1
+    assert report.failures[0].startswith("long: ") and "dimension 255" in report.failures[0]
+    assert await stored(tmp_path) == {"ep0", "ep1"}

@@ -6,6 +6,7 @@ import itertools
 import json
 import shutil
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,8 +16,11 @@ from podsearch.contract import InputType
 from podsearch.errors import EmbedderResponseInvalid, IndexNotReady
 from podsearch.index_meta import ChunkerConfig
 from podsearch.manifest import read_manifest
-from podsearch.models import Episode, SearchFilters, StoreQuery
+from podsearch.models import Episode, Passages, SearchFilters, StoreQuery
+from podsearch.segmenting import segment_contexts, segment_episode
 from podsearch.stores.edge import EdgeReader, EdgeWriter
+from podsearch.stores.schema import Bm25Encoder
+from podsearch.transcripts import parse_transcript
 from tests.fakes import HashEmbedder
 from tests.support import REPO
 
@@ -140,6 +144,34 @@ async def test_segments_keep_time_speakers_and_a_playable_url(corpus: Path, tmp_
     assert all(p.speakers for p in payloads)
     assert (payloads[0].audio_url or "").endswith(".mp3")
     assert json.dumps(payloads[0].to_dict())  # payloads stay plain JSON
+
+
+async def test_each_segment_is_stored_with_its_contexts_vectors_from_the_same_calls(
+    corpus: Path, tmp_path: Path
+) -> None:
+    episode = read_manifest(corpus / "episodes.jsonl")[0]
+    embedder = HashEmbedder()
+    report = await index(tmp_path, [episode], embedder)
+    assert sum(n for n, _ in embedder.calls) == 2 * report.segments  # a segment, its context
+    assert len(embedder.calls) < report.segments / 10  # batched together, not one by one
+    utterances = parse_transcript(episode.transcript)
+    segments = segment_episode(episode, utterances, ChunkerConfig())
+    contexts = segment_contexts(utterances, ChunkerConfig())
+    reader = EdgeReader(tmp_path / "index")
+    only = SearchFilters(episode_ids=(episode.episode_id,))
+    for segment, context in list(zip(segments, contexts, strict=True))[1::7]:
+        by_context = StoreQuery(
+            limit=3,
+            dense=embedder.vector(context),
+            sparse=Bm25Encoder().query(context),
+            filters=only,
+            passages=Passages.context,
+        )
+        hits = await reader.search(replace(by_context, sparse=None))
+        assert hits[0].id == segment.point_id and hits[0].score == pytest.approx(1.0)
+        hits = await reader.search(replace(by_context, dense=None))
+        assert hits[0].id == segment.point_id  # its own words are the best match of its words
+    await reader.close()
 
 
 async def test_nothing_is_published_before_the_first_run(tmp_path: Path) -> None:

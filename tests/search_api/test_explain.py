@@ -86,3 +86,27 @@ async def test_a_one_word_query_weighs_its_keyword_ranks_three_times(
     # engine's keyword rank may be one off the explained one (explain.py says so); weighted x3.
     sums = [dense + 1 / (r / 3 + 60 - 1) for r in (rank - 1, rank, rank + 1) if r >= 1]
     assert any(top["score"] == pytest.approx(total, rel=1e-5) for total in sums), (top, sums)
+
+
+CONTEXT_BRANCHES = ("context", "context_topic", "context_keyword")
+
+
+async def test_a_hybrid_search_of_one_episode_explains_its_context_branches_too(
+    client: httpx.AsyncClient,
+) -> None:
+    question = "Summarize the discussion about on-call burnout"
+    body = await get(client, q=question, episode_id="night-shift-012", limit=5, explain="true")
+    asked = 0
+    for moment in body["results"]:
+        why = moment["explain"]
+        names = ("dense", "keyword", "topic", *CONTEXT_BRANCHES)
+        branches = [why[name] for name in names if why[name] is not None]
+        near_top = all(b["rank"] <= 10 for b in branches)
+        total = sum(b["fused"] for b in branches)
+        assert moment["score"] == pytest.approx(total, rel=1e-5 if near_top else 3e-2)
+        asked += all(why[name] is not None for name in CONTEXT_BRANCHES)
+    assert asked >= 1
+    # across episodes, or in another mode, the segments alone rank
+    for params in ({}, {"episode_id": "night-shift-012", "mode": "semantic"}):
+        plain = await get(client, q=question, limit=5, explain="true", **params)
+        assert all(m["explain"][n] is None for m in plain["results"] for n in CONTEXT_BRANCHES)

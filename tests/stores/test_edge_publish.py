@@ -25,7 +25,8 @@ def noisy_points(episode_id: str, count: int, seed: int) -> list[SegmentPoint]:
     for i in range(count):
         seg = Segment(ep, i, 10.0 * i, 10.0 * i + 9, f"segment {i} of {episode_id}", ("Ann",))
         vector = [rng.uniform(-1, 1) for _ in range(8)]
-        out.append(SegmentPoint(seg.point_id, vector, BM25.document(seg.text), seg.payload("v")))
+        sparse = BM25.document(seg.text)
+        out.append(SegmentPoint(seg.point_id, vector, sparse, seg.payload("v"), vector, sparse))
     return out
 
 

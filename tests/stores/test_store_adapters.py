@@ -10,9 +10,11 @@ import pytest
 
 from podsearch.episodes import EpisodeRecord
 from podsearch.errors import IndexMismatch, IndexNotReady
+from podsearch.index_meta import SCHEMA_VERSION
 from podsearch.models import (
     Chapter,
     Episode,
+    Passages,
     PodcastStats,
     SearchFilters,
     Segment,
@@ -25,6 +27,7 @@ from podsearch.models import (
 from podsearch.ports import SegmentReader, SegmentWriter
 from podsearch.settings import StoreSettings
 from podsearch.stores.edge import EdgeReader, EdgeWriter
+from podsearch.stores.generations import GenerationDir
 from podsearch.stores.qdrant_server import QdrantServerStore
 from podsearch.stores.schema import Bm25Encoder
 from tests.support import tiny_meta, utc
@@ -45,12 +48,21 @@ def episode(episode_id: str, podcast: str, day: str) -> Episode:
 def points(
     ep: Episode, topics: Sequence[str], speaker: str = "Ann", tag: str = "v1"
 ) -> list[SegmentPoint]:
+    """A segment's context reaches into the next one: its vector is the next segment's topic
+    (the last segment's, its own), its words both topics."""
     out = []
     for i, topic in enumerate(topics):
         seg = Segment(ep, i, 60.0 * i, 60.0 * i + 55, f"we talk about {topic} here", (speaker,))
+        after = topics[min(i + 1, len(topics) - 1)]
+        context = BM25.document(f"we talk about {topic} and then {after}")
         out.append(
             SegmentPoint(
-                seg.point_id, topic_vector(topic), BM25.document(seg.text), seg.payload(tag)
+                seg.point_id,
+                topic_vector(topic),
+                BM25.document(seg.text),
+                seg.payload(tag),
+                topic_vector(after),
+                context,
             )
         )
     return out
@@ -245,6 +257,49 @@ async def test_an_index_refuses_another_recipe(store: Pair) -> None:
     with pytest.raises(IndexMismatch, match="dimension"):
         await store.writer.prepare(tiny_meta(dimension=16))
     assert (await store.reader.meta()).recipe.dimension == 8
+
+
+async def test_each_segments_context_vectors_are_stored_and_ranked_by_name(store: Pair) -> None:
+    await filled(store)
+    night = SearchFilters(episode_ids=("ns-1",))  # pager, dns, database
+    by_context = StoreQuery(
+        limit=3, dense=topic_vector("dns"), filters=night, passages=Passages.context
+    )
+    assert ids(await store.reader.search(by_context))[0] == "ns-1#0"  # its context: dns
+    assert ids(await store.reader.search(replace(by_context, passages=Passages.segment)))[0] == (
+        "ns-1#1"
+    )
+    words = StoreQuery(limit=3, sparse=BM25.query("database"), filters=night)
+    assert ids(await store.reader.search(words)) == ["ns-1#2"]
+    in_context = await store.reader.search(replace(words, passages=Passages.context))
+    assert sorted(ids(in_context)) == ["ns-1#1", "ns-1#2"]
+    both = replace(by_context, sparse=BM25.query("dns"), passages=Passages.segment_and_context)
+    assert ids(await store.reader.search(both))[:2] == ["ns-1#1", "ns-1#0"]
+
+
+async def test_an_index_of_an_older_schema_is_refused_until_rebuilt(store: Pair) -> None:
+    """Its points lack the vectors this code asks: the writer and the reader both refuse it."""
+    await filled(store)
+    old = tiny_meta().model_copy(update={"schema_version": SCHEMA_VERSION - 1})
+    if store.kind == "edge":
+        await store.writer.close()
+        root = Path(store.writer._dirs.root)  # type: ignore[attr-defined]
+        folders = [root / "staging", GenerationDir(root).current()]
+        for folder in folders:
+            (folder / "meta.json").write_text(old.model_dump_json())  # type: ignore[operator]
+        store.writer, store.reader = EdgeWriter(root), EdgeReader(root)
+    else:
+        server: QdrantServerStore = store.writer  # type: ignore[assignment]
+        await server._client.update_collection(
+            server._collection, metadata={"podsearch": old.model_dump(mode="json")}
+        )
+        store.writer = store.reader = server = QdrantServerStore(
+            StoreSettings(backend="qdrant", url=":memory:"), client=server._client
+        )
+    with pytest.raises(IndexMismatch, match=r"schema_version.*--rebuild"):
+        await store.writer.prepare(tiny_meta())
+    with pytest.raises(IndexMismatch, match=r"schema_version 1.*--rebuild"):
+        await store.reader.search(StoreQuery(limit=3, sparse=BM25.query("dns")))
 
 
 async def test_segments_are_fetched_by_id_and_missing_ids_are_absent(store: Pair) -> None:

@@ -91,8 +91,8 @@ class StorePaths:
         return time.perf_counter() - started
 
     async def page(self, question: str) -> float:
-        """The engine work alone, as `search` runs it in its worker thread (the handoff is in
-        the API figures)."""
+        """The engine work alone, as `search` runs it (inline or in a worker thread: the
+        handoff, when there is one, is in the API figures)."""
         search = plan.plan_search(self.queries[question])
         assert search is not None  # every golden question has terms
         shard, _ = self.reader._live()

@@ -74,17 +74,24 @@ def merge_moments(hits: Sequence[SegmentHit]) -> list[MomentDraft]:
     moments: list[MomentDraft] = []
     by_episode: dict[str, list[MomentDraft]] = {}
     for hit in sorted(hits, key=lambda h: (-h.score, h.id)):
-        episode = by_episode.setdefault(hit.episode_id, [])
-        # Overlapping in time, or separated by a pause of at most ADJACENT_GAP_S (inline: this
-        # runs for every moment of the episode for every candidate).
-        start, reach = hit.start, hit.end + ADJACENT_GAP_S
-        touched = [m for m in episode if start <= m.end + ADJACENT_GAP_S and reach >= m.start]
-        if not touched:
+        episode = by_episode.get(hit.episode_id)
+        if episode is None:
+            episode = by_episode[hit.episode_id] = []
+        # Overlapping in time, or separated by a pause of at most ADJACENT_GAP_S (inline, and
+        # stopping at a second touch: this runs for every moment of the episode per candidate).
+        start, reach, touched, several = hit.start, hit.end + ADJACENT_GAP_S, None, False
+        for moment in episode:
+            if start <= moment.end + ADJACENT_GAP_S and reach >= moment.start:
+                if touched is not None:
+                    several = True
+                    break
+                touched = moment
+        if touched is None:
             moment = MomentDraft(hit)
             episode.append(moment)
             moments.append(moment)
-        elif len(touched) == 1 and len(touched[0].hits) < MAX_SEGMENTS_PER_MOMENT:
-            touched[0].add(hit)
+        elif not several and len(touched.hits) < MAX_SEGMENTS_PER_MOMENT:
+            touched.add(hit)
     return moments
 
 

@@ -7,7 +7,6 @@ so the indexer can run while the API serves and the API never sees a half-writte
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
@@ -33,6 +32,7 @@ from podsearch.models import (
 from podsearch.sponsors import AD_FIELD, StoredSegment
 from podsearch.stores import plan
 from podsearch.stores.generations import GenerationDir, WriterLock
+from podsearch.stores.offload import INLINE_DEPTH, Offload
 from podsearch.stores.places import PlaceTable
 from podsearch.stores.schema import (
     CONTEXT_DENSE,
@@ -226,7 +226,7 @@ class EdgeReader:
         self._folder: Path | None = None
         self._meta_file = ""  # the live generation's meta.json (a path, made once per switch)
         self._places = PlaceTable()
-        self._queries = 0  # ranking queries running in worker threads
+        self._offload = Offload()  # ranking queries: inline while short, else in worker threads
         self._retired: list[qe.EdgeShard] = []  # replaced shards, closed once no query runs
 
     def _live(self) -> tuple[qe.EdgeShard, IndexMeta]:
@@ -266,6 +266,7 @@ class EdgeReader:
             raise IndexMismatch(f"generation {folder.name} was built with another recipe")
         old, self._shard, self._meta, self._stamp = self._shard, shard, meta, stamp
         self._folder, self._meta_file, self._places = folder, str(folder / _META), PlaceTable()
+        self._offload.forget()
         self._retire(old)
 
     def _drop(self) -> None:
@@ -278,7 +279,7 @@ class EdgeReader:
         a query fails that query). Runs on the event loop's thread only."""
         if shard is not None:
             self._retired.append(shard)
-        if not self._queries:
+        if not self._offload.in_threads:
             for old in self._retired:
                 old.close()
             self._retired = []
@@ -291,13 +292,14 @@ class EdgeReader:
         search = plan.plan_search(query)
         if search is None:
             return []
-        # A worker thread (the engine releases the GIL): the query's cost grows with the index,
-        # and the event loop keeps serving other requests meanwhile.
-        self._queries += 1
+        # In a worker thread unless known to be short (`offload`): the query's cost grows with
+        # the index, and the event loop keeps serving other requests meanwhile.
+        request, places = _request(search), self._places
         try:
-            return await asyncio.to_thread(_rank, shard, self._places, _request(search))
+            return await self._offload.run(
+                lambda: _rank(shard, places, request), inline=search.limit <= INLINE_DEPTH
+            )
         finally:
-            self._queries -= 1
             self._retire(None)
 
     async def fetch(self, ids: Sequence[str]) -> dict[str, SegmentPayload]:
@@ -350,7 +352,8 @@ class EdgeReader:
 def _rank(shard: qe.EdgeShard, places: PlaceTable, request: qe.QueryRequest) -> list[SegmentHit]:
     """Ids and scores from the engine, places from the table (read once per point). Point ids
     are UUIDs (`models.point_id`): their integers key the table, cheaper than their text."""
-    scored = [(cast(uuid.UUID, p.id).int, p.score) for p in shard.query(request)]
+    points: list[Any] = shard.query(request)  # ids typed as the UUIDs they are
+    scored = [(p.id.int, p.score) for p in points]
 
     def read(keys: list[int]) -> list[tuple[int, str, Any]]:
         ids: list[Any] = [uuid.UUID(int=key) for key in keys]

@@ -33,17 +33,17 @@ class PlaceTable:
     ) -> list[SegmentHit]:
         """`scored` (key, score) as hits; `read` fetches the rank keys of points not seen yet."""
         known = self._places
-        found = {key: known[key] for key, _ in scored if key in known}
-        missing = [key for key, _ in scored if key not in found]
+        missing = [key for key, _ in scored if key not in known]
         if missing:
             fresh = {key: _place(point_id, data or {}) for key, point_id, data in read(missing)}
             if len(known) + len(fresh) > self._limit:
                 self._places = {}
             self._places.update(fresh)
-            found.update(fresh)
+            fresh.update((key, known[key]) for key, _ in scored if key not in fresh)
+            known = fresh  # this query's places, whatever the table does meanwhile
         hits = []
         for key, score in scored:
-            point_id, episode_id, index, start, end, speakers = found[key]
+            point_id, episode_id, index, start, end, speakers = known[key]
             hits.append(SegmentHit(point_id, score, episode_id, index, start, end, speakers))
         return hits
 

@@ -69,8 +69,8 @@ class Offload:
         future, epoch = asyncio.get_running_loop().run_in_executor(None, _timed, call), self._epoch
         self.in_threads += 1
         future.add_done_callback(lambda done: self._thread_done(done, kind, epoch))
-        # shielded: a cancelled request leaves the thread to finish, and still counted, rather
-        # than pulling a call not yet started out of the pool's queue without a callback
+        # shielded: cancelling the request must not cancel `future`, whose callback would then
+        # run at once while its thread still queries the shard
         result, _ = await asyncio.shield(future)
         return result
 

@@ -204,8 +204,7 @@ class EdgeWriter:
         """Serve the previous generation again; staging restarts from it. Needs the lock."""
         self._lock.acquire()
         try:
-            previous = IndexMeta.stored((self._dirs.previous() / _META).read_text())
-            previous.check_schema(NO_ROLLBACK)
+            _generation_meta(self._dirs.previous()).check_schema(NO_ROLLBACK)
             return self._dirs.rollback(self._dirs.staging).name
         finally:
             self._lock.release()
@@ -261,10 +260,7 @@ class EdgeReader:
         if folder is None:
             self._drop()
             return
-        try:
-            meta = IndexMeta.stored((folder / _META).read_text())
-        except (OSError, ValueError) as exc:
-            raise StoreUnavailable(f"cannot read index generation {folder.name}") from exc
+        meta = _generation_meta(folder)
         meta.check_schema()
         if self._meta is not None and self._meta != meta:
             raise IndexMismatch(f"generation {folder.name} was built with another recipe")
@@ -355,6 +351,13 @@ class EdgeReader:
         for old in self._retired:  # the app is stopping: no query is left to wait for
             old.close()
         self._retired = []
+
+
+def _generation_meta(folder: Path) -> IndexMeta:
+    try:
+        return IndexMeta.stored((folder / _META).read_text())
+    except (OSError, ValueError) as exc:
+        raise StoreUnavailable(f"cannot read index generation {folder.name}") from exc
 
 
 def _rank(shard: qe.EdgeShard, places: PlaceTable, request: qe.QueryRequest) -> list[SegmentHit]:

@@ -16,7 +16,7 @@ from indexer.fetch import Fetcher
 from indexer.pipeline import Batching, Indexer, IndexReport
 from indexer.report import Progress, report_json, write_report
 from indexer.settings import IndexerSettings
-from podsearch.errors import PodsearchError
+from podsearch.errors import IndexMismatch, PodsearchError
 from podsearch.manifest import read_manifest
 from podsearch.models import Episode
 from podsearch.remote_embedder import open_embedder
@@ -24,6 +24,7 @@ from podsearch.settings import settings_or_exit
 from podsearch.stores import open_writer
 
 log = logging.getLogger("podsearch.indexer")
+EXIT_REBUILD = 3  # the index was built differently (another recipe, cut or layout): --rebuild
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -138,6 +139,9 @@ def main(argv: list[str] | None = None) -> None:
                 log.warning("--prune skipped: %d sources failed", len(catalogue.failures))
                 args.prune = False
         report = asyncio.run(run(settings, episodes[: args.limit], args))
+    except IndexMismatch as exc:
+        print(f"podsearch-index: {exc}", file=sys.stderr)
+        sys.exit(EXIT_REBUILD)
     except PodsearchError as exc:
         sys.exit(f"podsearch-index: {exc}")
     print(report.summary())

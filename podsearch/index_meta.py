@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict
 
 from podsearch.contract import EmbeddingRecipe
@@ -10,6 +12,7 @@ from podsearch.errors import IndexMismatch
 # 2: every segment point also holds its context's dense and BM25 vectors (`stores.schema`)
 SCHEMA_VERSION = 2
 REBUILD = "re-index it with `podsearch-index --rebuild`"
+NO_ROLLBACK = "the index before the live one cannot be served again; the live one stays"
 
 
 class ChunkerConfig(BaseModel):
@@ -29,7 +32,16 @@ class IndexMeta(BaseModel):
     recipe: EmbeddingRecipe
     chunker: ChunkerConfig
 
-    def check_compatible(self, other: IndexMeta) -> None:
+    @classmethod
+    def stored(cls, raw: str | dict[str, Any]) -> IndexMeta:
+        """A stored meta; one without `schema_version` reads as the oldest layout, never as
+        this code's."""
+        meta = cls.model_validate_json(raw) if isinstance(raw, str) else cls.model_validate(raw)
+        if "schema_version" not in meta.model_fields_set:
+            return meta.model_copy(update={"schema_version": 1})
+        return meta
+
+    def check_compatible(self, other: IndexMeta, remedy: str = REBUILD) -> None:
         """Raise IndexMismatch, naming every difference, unless `other` was built the same way."""
         problems = self.recipe.mismatch(other.recipe)
         if self.chunker != other.chunker:
@@ -37,14 +49,14 @@ class IndexMeta(BaseModel):
         if self.schema_version != other.schema_version:
             problems.append(f"schema_version: {self.schema_version} != {other.schema_version}")
         if problems:
-            raise IndexMismatch(f"index was built differently: {'; '.join(problems)}; {REBUILD}")
+            raise IndexMismatch(f"index was built differently: {'; '.join(problems)}; {remedy}")
 
-    def check_schema(self) -> None:
+    def check_schema(self, remedy: str = REBUILD) -> None:
         """Raise IndexMismatch unless this code reads the index's layout (its vector names)."""
         if self.schema_version != SCHEMA_VERSION:
             raise IndexMismatch(
                 f"the index has schema_version {self.schema_version}, this podsearch reads "
-                f"{SCHEMA_VERSION}: {REBUILD}"
+                f"{SCHEMA_VERSION}: {remedy}"
             )
 
     def check_recipe(self, recipe: EmbeddingRecipe) -> None:

@@ -24,8 +24,15 @@ for _ in $(seq 1 120); do
   sleep 1
 done
 
-# The demo's index is disposable: one an older podsearch built (another layout, refused) is rebuilt.
-$BIN/podsearch-index sample/episodes.jsonl || $BIN/podsearch-index --rebuild sample/episodes.jsonl
+# The demo's index is disposable: one built differently (exit status 3: an older podsearch's
+# layout, another model) is rebuilt; any other failure stops the demo.
+status=0
+$BIN/podsearch-index sample/episodes.jsonl || status=$?
+if [ "$status" -eq 3 ]; then
+  $BIN/podsearch-index --rebuild sample/episodes.jsonl
+elif [ "$status" -ne 0 ]; then
+  exit "$status"
+fi
 echo
 echo "podsearch is serving on http://127.0.0.1:${PODSEARCH_API__PORT}  (try: curl 'http://127.0.0.1:${PODSEARCH_API__PORT}/search?q=how+do+they+handle+on-call+burnout')"
 $BIN/podsearch-api

@@ -20,7 +20,7 @@ import qdrant_edge as qe
 
 from podsearch.episodes import EpisodeRecord, record_point_id
 from podsearch.errors import IndexMismatch, IndexNotReady, StoreUnavailable
-from podsearch.index_meta import IndexMeta
+from podsearch.index_meta import NO_ROLLBACK, IndexMeta
 from podsearch.models import (
     PodcastStats,
     SegmentHit,
@@ -91,7 +91,7 @@ class EdgeWriter:
         if self._rebuild and staging.exists():
             shutil.rmtree(staging)
         if (staging / _META).exists():
-            IndexMeta.model_validate_json((staging / _META).read_text()).check_compatible(meta)
+            IndexMeta.stored((staging / _META).read_text()).check_compatible(meta)
             self._shard = qe.EdgeShard.load(str(staging / _SHARD))
             self._fingerprints = json.loads((staging / _EPISODES).read_text())
             added = _index_payload(self._shard)  # indexes added since it was created
@@ -204,6 +204,7 @@ class EdgeWriter:
         """Serve the previous generation again; staging restarts from it. Needs the lock."""
         self._lock.acquire()
         try:
+            _generation_meta(self._dirs.previous()).check_schema(NO_ROLLBACK)
             return self._dirs.rollback(self._dirs.staging).name
         finally:
             self._lock.release()
@@ -221,6 +222,7 @@ class EdgeReader:
     def __init__(self, root: Path) -> None:
         self._dirs = GenerationDir(root)
         self._stamp: int | None = None
+        self._refused: tuple[int | None, str] | None = None  # a pointer stamp and why
         self._shard: qe.EdgeShard | None = None
         self._meta: IndexMeta | None = None
         self._folder: Path | None = None
@@ -234,7 +236,7 @@ class EdgeReader:
         pointer or generation is noticed at once: the API answers 503, not stale results."""
         stamp = self._dirs.pointer_stamp()
         if stamp != self._stamp:
-            self._switch(stamp)
+            self._follow(stamp)
         if self._shard is None or self._meta is None or self._folder is None:
             raise IndexNotReady("no index is published yet: run `podsearch-index` first")
         if not os.path.isfile(self._meta_file):
@@ -242,28 +244,30 @@ class EdgeReader:
             raise StoreUnavailable("the live index generation was deleted")
         return self._shard, self._meta
 
+    def _follow(self, stamp: int | None) -> None:
+        """Switch to the published generation; one it refuses stays refused, without opening
+        it again, until the pointer moves."""
+        if self._refused is not None and self._refused[0] == stamp:
+            raise IndexMismatch(self._refused[1])
+        try:
+            self._switch(stamp)
+        except IndexMismatch as exc:
+            self._refused = (stamp, str(exc))
+            raise
+
     def _switch(self, stamp: int | None) -> None:
         folder = self._dirs.current()
         if folder is None:
             self._drop()
             return
+        meta = _generation_meta(folder)
+        meta.check_schema()
+        if self._meta is not None and self._meta != meta:
+            raise IndexMismatch(f"generation {folder.name} was built with another recipe")
         try:
             shard = qe.EdgeShard.load(str(folder / _SHARD))
         except Exception as exc:  # the engine raises plain Exception, with paths in it
             raise StoreUnavailable(f"cannot open index generation {folder.name}") from exc
-        try:
-            meta = IndexMeta.model_validate_json((folder / _META).read_text())
-        except (OSError, ValueError) as exc:
-            shard.close()
-            raise StoreUnavailable(f"cannot read index generation {folder.name}") from exc
-        try:
-            meta.check_schema()
-        except IndexMismatch:
-            shard.close()
-            raise
-        if self._meta is not None and self._meta != meta:
-            shard.close()
-            raise IndexMismatch(f"generation {folder.name} was built with another recipe")
         old, self._shard, self._meta, self._stamp = self._shard, shard, meta, stamp
         self._folder, self._meta_file, self._places = folder, str(folder / _META), PlaceTable()
         self._offload.forget()
@@ -347,6 +351,13 @@ class EdgeReader:
         for old in self._retired:  # the app is stopping: no query is left to wait for
             old.close()
         self._retired = []
+
+
+def _generation_meta(folder: Path) -> IndexMeta:
+    try:
+        return IndexMeta.stored((folder / _META).read_text())
+    except (OSError, ValueError) as exc:
+        raise StoreUnavailable(f"cannot read index generation {folder.name}") from exc
 
 
 def _rank(shard: qe.EdgeShard, places: PlaceTable, request: qe.QueryRequest) -> list[SegmentHit]:

@@ -125,11 +125,7 @@ class GenerationDir:
         """Make the generation before the live one live again, drop the newer one, and reset
         staging to it, so the next run redoes the rolled-back changes rather than republishing
         them."""
-        live = self.current()
-        older = [p for p in self._published() if p.name < live.name] if live else []
-        if live is None or not older:
-            raise IndexNotReady(f"no earlier generation to roll back to under {self.root}")
-        target = older[-1]
+        target = self.previous()
         self._point_to(target.name)
         restored = staging.with_name(f"{_TMP_PREFIX}staging")
         shutil.rmtree(restored, ignore_errors=True)
@@ -141,6 +137,14 @@ class GenerationDir:
             if newer.name > target.name:
                 shutil.rmtree(newer, ignore_errors=True)
         return target
+
+    def previous(self) -> Path:
+        """The generation before the live one: what `rollback` makes live."""
+        live = self.current()
+        older = [p for p in self._published() if p.name < live.name] if live else []
+        if live is None or not older:
+            raise IndexNotReady(f"no earlier generation to roll back to under {self.root}")
+        return older[-1]
 
     def _stamps_are_reliable(self, folder: Path) -> bool:
         """Whether this filesystem moves a file's mtime, finer than whole seconds, when it is

@@ -9,11 +9,21 @@ dropped. Readers never see the new collection half-built.
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 
 from qdrant_client import AsyncQdrantClient, models
 
 from podsearch.errors import IndexNotReady, StoreUnavailable
 from podsearch.stores.schema import DENSE
+
+
+def use_a_new_name(collection: str) -> str:
+    """What to do when a rebuild (or an upgrade) meets a real collection under the name."""
+    return (
+        f"{collection!r} is a collection, and a rebuild needs an alias there (readers switch to "
+        "the new collection once it is complete): set PODSEARCH_STORE__COLLECTION to a new name "
+        "for the indexer and the API, then run `podsearch-index --rebuild`"
+    )
 
 
 def new_collection(alias: str) -> str:
@@ -23,13 +33,13 @@ def new_collection(alias: str) -> str:
 
 async def check_alias_name(client: AsyncQdrantClient, alias: str) -> None:
     """A rebuild needs `alias` to be an alias or unused: a real collection cannot be aliased."""
-    if alias in await _aliases(client):
-        return
-    if await client.collection_exists(alias):
-        raise StoreUnavailable(
-            f"{alias!r} is a collection, not an alias: a zero-downtime rebuild needs readers "
-            f"to use an alias; point the API at a new name (PODSEARCH_STORE__COLLECTION) once"
-        )
+    if await is_collection(client, alias):
+        raise StoreUnavailable(use_a_new_name(alias))
+
+
+async def is_collection(client: AsyncQdrantClient, name: str) -> bool:
+    """Whether `name` is a real collection (a first run without `--rebuild` makes one)."""
+    return name not in await _aliases(client) and await client.collection_exists(name)
 
 
 async def smoke_test(client: AsyncQdrantClient, collection: str) -> None:
@@ -59,12 +69,16 @@ async def switch(client: AsyncQdrantClient, alias: str, target: str) -> None:
             await client.delete_collection(name)
 
 
-async def rollback(client: AsyncQdrantClient, alias: str) -> str:
-    """Point `alias` back at the collection before the live one; drop the rolled-back one."""
+async def rollback(
+    client: AsyncQdrantClient, alias: str, check: Callable[[str], Awaitable[None]]
+) -> str:
+    """Point `alias` back at the collection before the live one, once `check` (which raises
+    to refuse) accepts it; drop the rolled-back one."""
     live = (await _aliases(client)).get(alias)
     older = [name for name in await built_collections(client, alias) if live and name < live]
     if live is None or not older:
         raise IndexNotReady(f"no earlier collection to roll {alias!r} back to")
+    await check(older[-1])
     await switch(client, alias, older[-1])
     await client.delete_collection(live)
     return older[-1]

@@ -25,7 +25,7 @@ from qdrant_client.http.exceptions import ApiException
 
 from podsearch.episodes import EpisodeRecord, record_point_id
 from podsearch.errors import IndexMismatch, IndexNotReady, StoreUnavailable
-from podsearch.index_meta import IndexMeta
+from podsearch.index_meta import NO_ROLLBACK, REBUILD, IndexMeta
 from podsearch.models import (
     POINT_NAMESPACE,
     PodcastStats,
@@ -98,7 +98,7 @@ class QdrantServerStore:
                 self._collection = aliases.new_collection(self._settings.collection)
             exists = await self._client.collection_exists(self._collection)
             if exists:
-                (await self._read_meta()).check_compatible(meta)
+                (await self._read_meta()).check_compatible(meta, await self._remedy())
                 info = await self._client.get_collection(self._collection)
                 await self._index_payload(set(info.payload_schema))  # those added since
                 self._meta = meta
@@ -138,14 +138,21 @@ class QdrantServerStore:
                         self._collection, field, _SCHEMA_TYPES[kind], wait=True
                     )
 
-    async def _read_meta(self) -> IndexMeta:
-        info = await self._client.get_collection(self._collection)
+    async def _read_meta(self, collection: str | None = None) -> IndexMeta:
+        collection = collection or self._collection
+        info = await self._client.get_collection(collection)
         raw = (info.config.metadata or {}).get(_META_KEY)
         if raw is None:
             raise IndexMismatch(
-                f"collection {self._collection!r} was not created by podsearch (no metadata)"
+                f"collection {collection!r} was not created by podsearch (no metadata)"
             )
-        return IndexMeta.model_validate(raw)
+        return IndexMeta.stored(raw)
+
+    async def _remedy(self) -> str:
+        """How to rebuild: `--rebuild` is refused where the configured name is a collection."""
+        if await aliases.is_collection(self._client, self._settings.collection):
+            return aliases.use_a_new_name(self._settings.collection)
+        return REBUILD
 
     async def meta(self) -> IndexMeta:
         if self._meta is None:
@@ -153,7 +160,7 @@ class QdrantServerStore:
                 if not await self._client.collection_exists(self._collection):
                     raise IndexNotReady(f"collection {self._collection!r} does not exist yet")
                 meta = await self._read_meta()
-                meta.check_schema()
+                meta.check_schema(await self._remedy())
                 self._meta = meta
             except (ApiException, OSError) as exc:
                 raise StoreUnavailable(f"Qdrant at {self._settings.url}: {exc}") from exc
@@ -253,7 +260,10 @@ class QdrantServerStore:
             await aliases.switch(self._client, self._settings.collection, self._collection)
 
     async def rollback(self) -> str:
-        return await aliases.rollback(self._client, self._settings.collection)
+        async def servable(collection: str) -> None:
+            (await self._read_meta(collection)).check_schema(NO_ROLLBACK)
+
+        return await aliases.rollback(self._client, self._settings.collection, servable)
 
     async def search(self, query: StoreQuery) -> list[SegmentHit]:
         await self.meta()

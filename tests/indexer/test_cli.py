@@ -11,7 +11,8 @@ import pytest
 from pydantic import SecretStr
 
 from embedder.app import create_app
-from indexer.cli import main
+from indexer.cli import EXIT_REBUILD, main
+from podsearch.index_meta import REBUILD, IndexMeta
 from tests.loopback import HashBackend, serve
 from tests.support import free_port
 
@@ -91,3 +92,23 @@ def test_an_empty_manifest_with_prune_deletes_nothing_and_fails(
     assert isinstance(code, str) and "would delete 3 of 3" in code and "--force" in code
     code, out, _ = run(capsys, str(corpus), "--prune", "--force")
     assert code == 0 and "3 deleted" in out
+
+
+def test_an_index_built_differently_stops_the_run_with_its_own_exit_status(
+    corpus: Path,
+    embedder_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Status 3, and only for this, is what `make demo` rebuilds on (scripts/demo.sh)."""
+    monkeypatch.setenv("PODSEARCH_EMBEDDER__URL", embedder_url)
+    monkeypatch.setenv("PODSEARCH_EMBEDDER__TOKEN", "right-token")
+    assert run(capsys, str(corpus))[0] == 0
+    staging = corpus.parent.parent / "index" / "staging" / "meta.json"
+    built = IndexMeta.stored(staging.read_text())
+    staging.write_text(built.model_copy(update={"schema_version": 1}).model_dump_json())
+    code, _, err = run(capsys, str(corpus))
+    assert code == EXIT_REBUILD
+    assert err.startswith("podsearch-index: index was built differently: schema_version")
+    assert err.endswith(f"{REBUILD}\n") and err.count("\n") == 1
+    assert run(capsys, str(corpus), "--rebuild")[0] == 0

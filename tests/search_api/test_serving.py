@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -15,8 +16,22 @@ import httpx
 import pytest
 
 from embedder.app import create_app as create_embedder
+from podsearch.index_meta import REBUILD, SCHEMA_VERSION, IndexMeta
+from podsearch.stores.generations import GenerationDir
 from tests.loopback import HashBackend, serve
 from tests.support import REPO, free_port
+
+SCRIPT = str(Path(sys.executable).parent / "podsearch-api")
+
+
+def api_env(index: Path, embedder_url: str, port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PODSEARCH_")}
+    return env | {
+        "PYTHONPATH": str(REPO),
+        "PODSEARCH_STORE__PATH": str(index),
+        "PODSEARCH_EMBEDDER__URL": embedder_url,
+        "PODSEARCH_API__PORT": str(port),
+    }
 
 
 @pytest.mark.parametrize("json_logs", [True, False])
@@ -25,17 +40,10 @@ def test_podsearch_api_logs_each_request_once(
 ) -> None:
     port, log = free_port(), tmp_path / "api.log"
     with serve(create_embedder(HashBackend(), warm_up=False)) as embedder_url:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PODSEARCH_")}
-        env |= {
-            "PYTHONPATH": str(REPO),
-            "PODSEARCH_STORE__PATH": str(index_root),
-            "PODSEARCH_EMBEDDER__URL": embedder_url,
-            "PODSEARCH_API__PORT": str(port),
-            "PODSEARCH_API__JSON_LOGS": str(json_logs).lower(),
-        }
-        script = Path(sys.executable).parent / "podsearch-api"
+        env = api_env(index_root, embedder_url, port)
+        env["PODSEARCH_API__JSON_LOGS"] = str(json_logs).lower()
         with log.open("wb") as handle:
-            api = subprocess.Popen([str(script)], env=env, stdout=handle, stderr=subprocess.STDOUT)
+            api = subprocess.Popen([SCRIPT], env=env, stdout=handle, stderr=subprocess.STDOUT)
         try:
             url = f"http://127.0.0.1:{port}"
             deadline = time.monotonic() + 60
@@ -60,3 +68,24 @@ def test_podsearch_api_logs_each_request_once(
         ] * 3
     else:
         assert all(line.startswith("INFO:podsearch.access:GET /search 200") for line in searches)
+
+
+def test_an_index_of_an_older_schema_stops_podsearch_api_with_one_line(
+    index_root: Path, tmp_path: Path
+) -> None:
+    """No stack trace (nor a server path): the reason and what to do, as the indexer says it."""
+    old = tmp_path / "index"
+    shutil.copytree(index_root, old)
+    meta = GenerationDir(old).current() / "meta.json"  # type: ignore[operator]
+    built = IndexMeta.stored(meta.read_text())
+    meta.write_text(built.model_copy(update={"schema_version": 1}).model_dump_json())
+    nobody = f"http://127.0.0.1:{free_port()}"  # the index is refused before any embedder call
+    done = subprocess.run(
+        [SCRIPT], env=api_env(old, nobody, free_port()), capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1
+    assert done.stderr == (
+        f"podsearch-api: the index has schema_version 1, this podsearch reads {SCHEMA_VERSION}: "
+        f"{REBUILD}\n"
+    )
+    assert done.stdout == ""

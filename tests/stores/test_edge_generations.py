@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import shutil
 import subprocess
 import sys
 import threading
@@ -11,9 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from podsearch.errors import IndexerBusy, IndexNotReady
+from podsearch.errors import IndexerBusy, IndexMismatch, IndexNotReady
+from podsearch.index_meta import IndexMeta
 from podsearch.models import StoreQuery
 from podsearch.stores.edge import EdgeReader, EdgeWriter
+from podsearch.stores.generations import GenerationDir
 from tests.stores.test_store_adapters import episode, points, topic_vector
 from tests.support import tiny_meta
 
@@ -153,4 +157,42 @@ async def test_episodes_written_after_the_last_publication_are_published_on_resu
     reader = EdgeReader(tmp_path)
     assert set(await reader.podcasts()) == {"Night Shift", "Seed & Soil"}
     await again.close()
+    await reader.close()
+
+
+async def published(root: Path, meta: IndexMeta, rebuild: bool = False) -> Path:
+    writer = EdgeWriter(root, rebuild)
+    await writer.prepare(meta)
+    await writer.replace_episode("ns-1", "v1", points(NIGHT, ["pager", "dns"]))
+    await writer.publish(final=True)
+    await writer.close()
+    return GenerationDir(root).current()  # type: ignore[return-value]
+
+
+async def test_a_refused_generation_is_not_opened_again_until_the_pointer_moves(
+    tmp_path: Path,
+) -> None:
+    """Its meta is read before its shard is loaded, and the refusal is remembered: each request
+    on a refused index costs a stat, not a shard load."""
+    reader = EdgeReader(tmp_path)
+    old = await published(tmp_path, tiny_meta().model_copy(update={"schema_version": 1}))
+    shutil.rmtree(old / "shard")  # were it loaded, the answer would be "cannot open"
+    with pytest.raises(IndexMismatch, match="schema_version 1"):
+        await count(reader)
+    (old / "meta.json").unlink()  # were it read again, the answer would be "cannot read"
+    with pytest.raises(IndexMismatch, match="schema_version 1"):
+        await count(reader)
+    await published(tmp_path, tiny_meta(), rebuild=True)
+    assert await count(reader) == 2
+    await reader.close()
+
+
+async def test_a_meta_without_a_schema_version_reads_as_the_oldest_layout(tmp_path: Path) -> None:
+    meta = await published(tmp_path, tiny_meta()) / "meta.json"
+    written = json.loads(meta.read_text())
+    del written["schema_version"]
+    meta.write_text(json.dumps(written))
+    reader = EdgeReader(tmp_path)
+    with pytest.raises(IndexMismatch, match="schema_version 1"):
+        await count(reader)
     await reader.close()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from podsearch.errors import IndexNotReady
+from podsearch.errors import IndexNotReady, StoreUnavailable
 from podsearch.models import Segment, SegmentPoint, StoreQuery
 from podsearch.stores.edge import EdgeReader, EdgeWriter
 from podsearch.stores.generations import GenerationDir
@@ -113,6 +113,20 @@ async def test_rollback_serves_the_previous_generation_and_staging_restarts_from
     await EdgeWriter(tmp_path).rollback()
     with pytest.raises(IndexNotReady, match="no earlier generation"):
         await EdgeWriter(tmp_path).rollback()
+
+
+async def test_a_rollback_target_that_cannot_be_read_is_refused_and_nothing_moves(
+    writer: EdgeWriter, tmp_path: Path
+) -> None:
+    await writer.replace_episode("ep-new", "v", noisy_points("ep-new", 5, 7))
+    await writer.publish()
+    await writer.close()
+    dirs = GenerationDir(tmp_path)
+    live = dirs.current()
+    (dirs.previous() / "meta.json").unlink()
+    with pytest.raises(StoreUnavailable, match="cannot read index generation"):
+        await EdgeWriter(tmp_path).rollback()
+    assert dirs.current() == live and "ep-new" in await episodes_seen(tmp_path)
 
 
 async def test_an_edge_rebuild_publishes_nothing_until_it_is_complete(

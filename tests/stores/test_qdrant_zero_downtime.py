@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from qdrant_client import AsyncQdrantClient
 
-from podsearch.errors import IndexNotReady, StoreUnavailable
+from podsearch.errors import IndexMismatch, IndexNotReady, StoreUnavailable
+from podsearch.index_meta import SCHEMA_VERSION
 from podsearch.models import StoreQuery, point_id
 from podsearch.settings import StoreSettings
 from podsearch.stores import qdrant_aliases
@@ -98,8 +99,29 @@ async def test_a_rebuild_refuses_a_name_that_is_a_collection_not_an_alias(
 ) -> None:
     plain = QdrantServerStore(SETTINGS, client)
     await plain.prepare(tiny_meta())
-    with pytest.raises(StoreUnavailable, match="not an alias"):
+    with pytest.raises(StoreUnavailable, match=r"is a collection.*PODSEARCH_STORE__COLLECTION"):
         await rebuild(client, {})
+
+
+async def test_an_older_schema_in_a_collection_is_rebuilt_under_a_new_name(
+    client: FlakyServer,
+) -> None:
+    """A first run without `--rebuild` made `podsearch` a collection, which `--rebuild` cannot
+    replace: both sides tell how to upgrade instead, and that way works."""
+    await QdrantServerStore(SETTINGS, client).prepare(
+        tiny_meta().model_copy(update={"schema_version": SCHEMA_VERSION - 1})
+    )
+    new_name = r"schema_version.*set PODSEARCH_STORE__COLLECTION to a new name.*--rebuild"
+    with pytest.raises(IndexMismatch, match=new_name):
+        await QdrantServerStore(SETTINGS, client).prepare(tiny_meta())
+    with pytest.raises(IndexMismatch, match=new_name):
+        await QdrantServerStore(SETTINGS, client).meta()
+    renamed = SETTINGS.model_copy(update={"collection": "podsearch2"})
+    writer = QdrantServerStore(renamed, client, rebuild=True)
+    await writer.prepare(tiny_meta())
+    await writer.replace_episode("ns-1", "v1", points(NIGHT, ["pager", "dns"]))
+    await writer.publish(final=True)
+    assert (await QdrantServerStore(renamed, client).meta()).schema_version == SCHEMA_VERSION
 
 
 async def test_a_reindex_cut_between_its_two_writes_never_shows_a_mix(client: FlakyServer) -> None:

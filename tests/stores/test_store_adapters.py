@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
+from qdrant_client import AsyncQdrantClient
 
 from podsearch.episodes import EpisodeRecord
 from podsearch.errors import IndexMismatch, IndexNotReady
-from podsearch.index_meta import SCHEMA_VERSION
+from podsearch.index_meta import SCHEMA_VERSION, IndexMeta
 from podsearch.models import (
     Chapter,
     Episode,
@@ -27,7 +28,6 @@ from podsearch.models import (
 from podsearch.ports import SegmentReader, SegmentWriter
 from podsearch.settings import StoreSettings
 from podsearch.stores.edge import EdgeReader, EdgeWriter
-from podsearch.stores.generations import GenerationDir
 from podsearch.stores.qdrant_server import QdrantServerStore
 from podsearch.stores.schema import Bm25Encoder
 from tests.support import tiny_meta, utc
@@ -73,15 +73,34 @@ class Pair:
     writer: SegmentWriter
     reader: SegmentReader
     kind: str
+    opener: Callable[[bool], tuple[SegmentWriter, SegmentReader]]  # (rebuild) -> a new pair
+
+    async def reopen(self, rebuild: bool = False) -> SegmentWriter:
+        """A new writer and reader on the same index, as a new indexer run and a restarted
+        API open it (the Edge ones are closed first: the writer holds a lock)."""
+        if self.kind == "edge":
+            await self.writer.close()
+            await self.reader.close()
+        self.writer, self.reader = self.opener(rebuild)
+        return self.writer
 
 
 @pytest.fixture(params=["edge", "qdrant-local"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Pair]:
     if request.param == "edge":
-        pair = Pair(EdgeWriter(tmp_path), EdgeReader(tmp_path), "edge")
+
+        def edge(rebuild: bool) -> tuple[SegmentWriter, SegmentReader]:
+            return EdgeWriter(tmp_path, rebuild), EdgeReader(tmp_path)
+
+        pair = Pair(*edge(False), "edge", edge)
     else:
-        server = QdrantServerStore(StoreSettings(backend="qdrant", url=":memory:"))
-        pair = Pair(server, server, "qdrant-local")
+        client = AsyncQdrantClient(location=":memory:")  # one server for every pair
+
+        def server(rebuild: bool) -> tuple[SegmentWriter, SegmentReader]:
+            settings = StoreSettings(backend="qdrant", url=":memory:")
+            return QdrantServerStore(settings, client, rebuild), QdrantServerStore(settings, client)
+
+        pair = Pair(*server(False), "qdrant-local", server)
     yield pair
     await pair.writer.close()
     if pair.reader is not pair.writer:
@@ -251,11 +270,8 @@ async def test_deleting_an_episode_removes_it_everywhere(store: Pair) -> None:
 
 async def test_an_index_refuses_another_recipe(store: Pair) -> None:
     await filled(store)
-    if store.kind == "edge":
-        await store.writer.close()
-        store.writer = EdgeWriter(Path(store.writer._dirs.root))  # type: ignore[attr-defined]
     with pytest.raises(IndexMismatch, match="dimension"):
-        await store.writer.prepare(tiny_meta(dimension=16))
+        await (await store.reopen()).prepare(tiny_meta(dimension=16))
     assert (await store.reader.meta()).recipe.dimension == 8
 
 
@@ -277,29 +293,40 @@ async def test_each_segments_context_vectors_are_stored_and_ranked_by_name(store
     assert ids(await store.reader.search(both))[:2] == ["ns-1#1", "ns-1#0"]
 
 
+OLDER_SCHEMA = tiny_meta().model_copy(update={"schema_version": SCHEMA_VERSION - 1})
+NIGHT = episode("ns-1", "Night Shift", "2025-02-11")
+
+
+async def rebuilt(store: Pair, meta: IndexMeta) -> None:
+    """A complete `--rebuild` run: the index (the server's alias) goes live when it ends."""
+    writer = await store.reopen(rebuild=True)
+    await writer.prepare(meta)
+    await writer.replace_episode(NIGHT.episode_id, "v1", points(NIGHT, ["pager", "dns"]))
+    await writer.publish(final=True)
+
+
 async def test_an_index_of_an_older_schema_is_refused_until_rebuilt(store: Pair) -> None:
     """Its points lack the vectors this code asks: the writer and the reader both refuse it."""
-    await filled(store)
-    old = tiny_meta().model_copy(update={"schema_version": SCHEMA_VERSION - 1})
-    if store.kind == "edge":
-        await store.writer.close()
-        root = Path(store.writer._dirs.root)  # type: ignore[attr-defined]
-        folders = [root / "staging", GenerationDir(root).current()]
-        for folder in folders:
-            (folder / "meta.json").write_text(old.model_dump_json())  # type: ignore[operator]
-        store.writer, store.reader = EdgeWriter(root), EdgeReader(root)
-    else:
-        server: QdrantServerStore = store.writer  # type: ignore[assignment]
-        await server._client.update_collection(
-            server._collection, metadata={"podsearch": old.model_dump(mode="json")}
-        )
-        store.writer = store.reader = server = QdrantServerStore(
-            StoreSettings(backend="qdrant", url=":memory:"), client=server._client
-        )
+    await rebuilt(store, OLDER_SCHEMA)
     with pytest.raises(IndexMismatch, match=r"schema_version.*--rebuild"):
-        await store.writer.prepare(tiny_meta())
+        await (await store.reopen()).prepare(tiny_meta())
+    query = StoreQuery(limit=3, sparse=BM25.query("dns"))
     with pytest.raises(IndexMismatch, match=r"schema_version 1.*--rebuild"):
-        await store.reader.search(StoreQuery(limit=3, sparse=BM25.query("dns")))
+        await store.reader.search(query)
+    await rebuilt(store, tiny_meta())
+    assert ids(await store.reader.search(query)) == ["ns-1#1"]
+
+
+async def test_a_rollback_never_goes_back_to_an_older_schema(store: Pair) -> None:
+    """After the upgrade's rebuild, the index before it is one this code cannot serve."""
+    await rebuilt(store, OLDER_SCHEMA)
+    await rebuilt(store, tiny_meta())
+    live = await store.reader.generation()
+    with pytest.raises(IndexMismatch, match=r"schema_version 1.*cannot be served again"):
+        await (await store.reopen()).rollback()
+    assert await store.reader.generation() == live
+    await store.reopen()  # and a restarted API serves it too
+    assert await store.reader.generation() == live
 
 
 async def test_segments_are_fetched_by_id_and_missing_ids_are_absent(store: Pair) -> None:

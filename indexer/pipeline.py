@@ -34,7 +34,7 @@ from podsearch.errors import (
 from podsearch.index_meta import ChunkerConfig, IndexMeta
 from podsearch.models import Episode, Segment, SegmentPoint, SparseVector
 from podsearch.ports import Embedder, SegmentWriter
-from podsearch.segmenting import keyword_text, segment_contexts, segment_episode
+from podsearch.segmenting import cut_episode, keyword_text
 from podsearch.sponsors import changed_flags
 from podsearch.stores.schema import Bm25Encoder
 from podsearch.transcripts import DEFAULT_LIMITS, ReadLimits, parse_transcript
@@ -247,17 +247,15 @@ class Indexer:
         BM25 each (speakers' names included, see `keyword_text`), and the episode's record of
         utterances."""
         utterances = parse_transcript(episode.transcript, self._limits)
-        segments = segment_episode(episode, utterances, self._chunker)
-        if not segments:
+        cuts = cut_episode(episode, utterances, self._chunker)
+        if not cuts:
             raise TranscriptError(episode.transcript, "no words to index")
-        contexts = segment_contexts(utterances, self._chunker)
         return Parsed(
-            segments=segments,
-            sparse=[self._bm25.document(keyword_text(s)) for s in segments],
-            contexts=contexts,
+            segments=[cut.segment for cut in cuts],
+            sparse=[self._bm25.document(keyword_text(cut.segment)) for cut in cuts],
+            contexts=[cut.context for cut in cuts],
             context_sparse=[
-                self._bm25.document(keyword_text(s, c))
-                for s, c in zip(segments, contexts, strict=True)
+                self._bm25.document(keyword_text(cut.segment, cut.context)) for cut in cuts
             ],
             record=build_record(episode.episode_id, utterances, episode.chapters),
         )

@@ -20,6 +20,7 @@ class ChunkerConfig(BaseModel):
     version: int = 2  # 2: BM25 indexes who spoke (`segmenting.keyword_text`)
     window_words: int = 120
     overlap_words: int = 30
+    context_words: int = 40  # a segment's context: up to this many more words a side
 
 
 class IndexMeta(BaseModel):

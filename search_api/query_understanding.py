@@ -94,7 +94,7 @@ def read_query(query: str) -> QueryReading:
 
 def passages(mode: SearchMode, filters: SearchFilters) -> Passages:
     """Whose vectors rank: a hybrid search filtered to exactly one episode also asks each
-    segment's context (the segment widened, `segmenting.segment_contexts`) with every vector.
+    segment's context (the segment widened, `segmenting.cut_episode`) with every vector.
 
     Inside one episode the question is where, and a wider passage locates the talk around the
     answer (measured on both eval sets: within-episode MRR@10 qmsum 0.713 -> 0.740, Changelog

@@ -102,7 +102,7 @@ def passages(mode: SearchMode, filters: SearchFilters) -> Passages:
     same subject as well (20 of qmsum's 35 meetings are stages of one design task: 0.461 ->
     0.450), so those searches keep the segments alone. Hybrid only, like the topic branch:
     semantic scores stay cosines and keyword scores BM25's."""
-    if mode is SearchMode.hybrid and len(filters.episode_ids) == 1:
+    if mode is SearchMode.hybrid and len(set(filters.episode_ids)) == 1:  # `a&a` is one
         return Passages.segment_and_context
     return Passages.segment
 

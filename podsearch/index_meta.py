@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from podsearch.contract import EmbeddingRecipe
 from podsearch.errors import IndexMismatch
@@ -20,7 +20,7 @@ class ChunkerConfig(BaseModel):
     version: int = 2  # 2: BM25 indexes who spoke (`segmenting.keyword_text`)
     window_words: int = 120
     overlap_words: int = 30
-    context_words: int = 40  # a segment's context: up to this many more words a side
+    context_words: int = Field(40, ge=0)  # a segment's context: this many more words a side
 
 
 class IndexMeta(BaseModel):

@@ -37,11 +37,10 @@ def cut_episode(
 ) -> list[Cut]:
     """Segments 0..n-1 of one episode, in order, each with its context; no utterances gives
     none."""
-    if not 0 <= config.overlap_words < config.window_words or config.context_words < 0:
+    if not 0 <= config.overlap_words < config.window_words:
         raise ValueError(
-            "need window_words > overlap_words >= 0 and context_words >= 0, got "
-            f"window_words={config.window_words}, overlap_words={config.overlap_words}, "
-            f"context_words={config.context_words}"
+            f"need window_words > overlap_words >= 0, got window_words={config.window_words}, "
+            f"overlap_words={config.overlap_words}"
         )
     timeline = _Timeline.of(utterances)
     words, width = timeline.words, config.context_words

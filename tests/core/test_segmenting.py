@@ -153,11 +153,6 @@ def test_a_window_not_longer_than_its_overlap_is_refused(window: int, overlap: i
         segment_episode(EPISODE, [Utterance(0, 1, "hi")], config)
 
 
-def test_a_negative_context_width_is_refused() -> None:
-    with pytest.raises(ValueError, match="context_words >= 0"):
-        cut_episode(EPISODE, [Utterance(0, 1, "hi")], ChunkerConfig(context_words=-1))
-
-
 @pytest.mark.changelog
 def test_the_changelog_corpus_segments_quickly_and_completely(changelog: Path) -> None:
     config = ChunkerConfig()

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from podsearch.circuit import Retryable
 from podsearch.contract import (
+    Embedded,
     EmbeddingRecipe,
     ErrorCode,
     InputType,
@@ -74,15 +75,20 @@ class ModalTransport:
         input_type: InputType,
         recipe: EmbeddingRecipe,
         remaining_s: float | None,
-    ) -> list[list[float]]:
+    ) -> Embedded:
         if input_type == "query":
             query = self._handle(QUERY_CLASS).embed.remote.aio
             answers = await asyncio.gather(
                 *(self._answer(query(text, input_type)) for text in texts)
             )
-            return [answer.embeddings[0] if answer.embeddings else [] for answer in answers]
-        bulk = self._handle(BULK_CLASS).embed.remote.aio
-        return (await self._answer(bulk(list(texts), input_type))).embeddings
+            return Embedded(
+                [answer.embeddings[0] if answer.embeddings else [] for answer in answers],
+                sum(sum(answer.truncated) for answer in answers),
+            )
+        answer = await self._answer(
+            self._handle(BULK_CLASS).embed.remote.aio(list(texts), input_type)
+        )
+        return Embedded(answer.embeddings, sum(answer.truncated))
 
     async def rerank(
         self, query: str, documents: Sequence[str], top_n: int | None, remaining_s: float | None

@@ -65,12 +65,15 @@ class BatchEmbedder:
         self._max_texts = max_texts
         self._slots = asyncio.Semaphore(in_flight)
         self.busy = BusyClock()  # the embedder's share of the run's wall time
+        self.texts = 0  # embedded so far
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
         async def one(batch: range) -> list[list[float]]:
             async with self._slots:
                 with self.busy:
-                    return await self._embedder.embed([texts[i] for i in batch], "document")
+                    vectors = await self._embedder.embed([texts[i] for i in batch], "document")
+            self.texts += len(batch)
+            return vectors
 
         batches = token_batches(texts, self._max_tokens, self._max_texts)
         parts = await asyncio.gather(*(one(batch) for batch in batches))

@@ -34,7 +34,7 @@ from podsearch.errors import (
 from podsearch.index_meta import ChunkerConfig, IndexMeta
 from podsearch.models import Episode, Segment, SegmentPoint, SparseVector
 from podsearch.ports import Embedder, SegmentWriter
-from podsearch.segmenting import keyword_text, segment_contexts, segment_episode
+from podsearch.segmenting import cut_episode, keyword_text
 from podsearch.sponsors import changed_flags
 from podsearch.stores.schema import Bm25Encoder
 from podsearch.transcripts import DEFAULT_LIMITS, ReadLimits, parse_transcript
@@ -58,6 +58,8 @@ class IndexReport:
     started: float = field(default_factory=time.perf_counter)
     wall_seconds: float = 0.0
     embedder_seconds: float = 0.0  # wall time with at least one embedding call in flight
+    embedded_texts: int = 0  # segments and their contexts
+    truncated_inputs: int = 0  # of those, read only in part: longer than the model's input
 
     @property
     def indexed(self) -> int:
@@ -79,6 +81,11 @@ class IndexReport:
             f"segments: {self.segments} ({self.audio_seconds / 3600:.1f} h of audio) "
             f"in {self.wall_seconds:.1f} s = {self.segments_per_second:.1f} segments/s",
         ]
+        if self.truncated_inputs:
+            lines.append(
+                f"embedder: {self.truncated_inputs} of {self.embedded_texts} texts longer than "
+                "its model reads (their ends are not in their vectors)"
+            )
         lines += [f"  failed: {failure}" for failure in self.failures]
         return "\n".join(lines)
 
@@ -158,6 +165,7 @@ class Indexer:
         """Index `episodes`; with `prune`, delete the others (refused beyond `prune_max_share`
         of the index unless `force`: an empty or truncated manifest must not empty it)."""
         report = IndexReport()
+        truncated_before = self._embedder.truncated_inputs
         meta = await self.meta()
         await self._writer.prepare(meta)
         done = await self._writer.fingerprints()
@@ -190,6 +198,8 @@ class Indexer:
             await self._publish(final=complete)
             report.wall_seconds = time.perf_counter() - report.started
             report.embedder_seconds = self._batches.busy.seconds
+            report.embedded_texts = self._batches.texts
+            report.truncated_inputs = self._embedder.truncated_inputs - truncated_before
         return report
 
     async def _index_all(self, todo: list[tuple[Episode, str]], report: IndexReport) -> None:
@@ -247,17 +257,15 @@ class Indexer:
         BM25 each (speakers' names included, see `keyword_text`), and the episode's record of
         utterances."""
         utterances = parse_transcript(episode.transcript, self._limits)
-        segments = segment_episode(episode, utterances, self._chunker)
-        if not segments:
+        cuts = cut_episode(episode, utterances, self._chunker)
+        if not cuts:
             raise TranscriptError(episode.transcript, "no words to index")
-        contexts = segment_contexts(utterances, self._chunker)
         return Parsed(
-            segments=segments,
-            sparse=[self._bm25.document(keyword_text(s)) for s in segments],
-            contexts=contexts,
+            segments=[cut.segment for cut in cuts],
+            sparse=[self._bm25.document(keyword_text(cut.segment)) for cut in cuts],
+            contexts=[cut.context for cut in cuts],
             context_sparse=[
-                self._bm25.document(keyword_text(s, c))
-                for s, c in zip(segments, contexts, strict=True)
+                self._bm25.document(keyword_text(cut.segment, cut.context)) for cut in cuts
             ],
             record=build_record(episode.episode_id, utterances, episode.chapters),
         )

@@ -83,6 +83,8 @@ def report_json(report: IndexReport, catalogue: Catalogue | None) -> dict[str, A
         "seconds": round(report.wall_seconds, 3),
         "segments_per_second": round(report.segments_per_second, 2),
         "embedder_share": round(report.embedder_share, 3),
+        "embedded_texts": report.embedded_texts,
+        "truncated_inputs": report.truncated_inputs,
         "fetch": asdict(catalogue.fetch) if catalogue else None,
     }
 

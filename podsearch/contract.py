@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
@@ -44,6 +45,15 @@ class EmbeddingData(BaseModel):
 class EmbeddingUsage(BaseModel):
     prompt_tokens: int = 0
     total_tokens: int = 0
+    truncated_inputs: int = 0
+
+
+@dataclass(frozen=True)
+class Embedded:
+    """One batch's vectors, in order, and how many of its texts the model read only in part
+    (longer than its input length, as the service's `usage` says; 0 where it says nothing)."""
+
+    vectors: list[list[float]]
     truncated_inputs: int = 0
 
 

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from podsearch.circuit import Retryable
 from podsearch.contract import (
+    Embedded,
     EmbedderHealth,
     EmbeddingRecipe,
     EmbeddingRequest,
@@ -101,7 +102,7 @@ class HttpTransport:
         input_type: InputType,
         recipe: EmbeddingRecipe,
         remaining_s: float | None,
-    ) -> list[list[float]]:
+    ) -> Embedded:
         body = EmbeddingRequest(
             input=list(texts), model=self._settings.model, input_type=input_type
         )
@@ -116,7 +117,7 @@ class HttpTransport:
         data = sorted(parsed.data, key=lambda d: d.index)
         if [d.index for d in data] != list(range(len(data))):
             raise EmbedderResponseInvalid("response indices are not 0..n-1")
-        return [d.embedding for d in data]
+        return Embedded([d.embedding for d in data], parsed.usage.truncated_inputs)
 
     async def rerank(
         self, query: str, documents: Sequence[str], top_n: int | None, remaining_s: float | None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from podsearch.contract import EmbeddingRecipe
 from podsearch.errors import IndexMismatch
@@ -23,6 +23,7 @@ class ChunkerConfig(BaseModel):
     version: int = 2  # 2: BM25 indexes who spoke (`segmenting.keyword_text`)
     window_words: int = 120
     overlap_words: int = 30
+    context_words: int = Field(40, ge=0)  # a segment's context: this many more words a side
 
 
 class IndexMeta(BaseModel):

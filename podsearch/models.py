@@ -168,7 +168,7 @@ class SparseVector:
 @dataclass(frozen=True)
 class SegmentPoint:
     """A segment ready for the store: id, dense vector, BM25 vector and payload, and the same
-    two vectors of its context (`segmenting.segment_contexts`)."""
+    two vectors of its context (`segmenting.cut_episode`)."""
 
     id: str
     dense: list[float]

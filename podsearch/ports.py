@@ -28,6 +28,12 @@ class Embedder(Protocol):
         """One vector per text, finite and of the recipe's dimension, or an EmbedderError."""
         ...
 
+    @property
+    def truncated_inputs(self) -> int:
+        """How many texts so far the model read only in part (longer than its input length):
+        their ends are not in their vectors. The indexer reports it per run."""
+        ...
+
 
 class Reranker(Protocol):
     """Scores candidates against the query with a cross-encoder: a search's optional second

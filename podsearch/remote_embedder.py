@@ -26,6 +26,7 @@ from typing import Protocol, Self, TypeVar
 
 from podsearch.circuit import CircuitBreaker, call_with_retries
 from podsearch.contract import (
+    Embedded,
     EmbeddingRecipe,
     InputType,
     RerankResponse,
@@ -68,7 +69,7 @@ class EmbedderTransport(Protocol):
         input_type: InputType,
         recipe: EmbeddingRecipe,
         remaining_s: float | None,
-    ) -> list[list[float]]:
+    ) -> Embedded:
         """The vectors of one batch, in order (counted and validated by the caller)."""
         ...
 
@@ -116,6 +117,7 @@ class RemoteEmbedder:
         self._settings = settings
         self._backoff_s = backoff_s
         self._recipe: EmbeddingRecipe | None = None
+        self.truncated_inputs = 0  # texts so far the model read only in part (`Embedder`)
 
     async def __aenter__(self) -> Self:
         return self
@@ -145,13 +147,14 @@ class RemoteEmbedder:
         recipe = await self._cached_recipe(deadline)
 
         async def embed_batch(batch: Sequence[str]) -> list[list[float]]:
-            vectors = await self._call(
+            got = await self._call(
                 "embed",
                 lambda remaining: self.transport.embed(batch, input_type, recipe, remaining),
                 deadline,
             )
-            validate_vectors(vectors, len(batch), recipe.dimension)
-            return vectors
+            validate_vectors(got.vectors, len(batch), recipe.dimension)
+            self.truncated_inputs += got.truncated_inputs
+            return got.vectors
 
         return await embed_in_batches(texts, self._settings.batch_size, embed_batch)
 

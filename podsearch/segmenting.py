@@ -17,47 +17,57 @@ from podsearch.index_meta import ChunkerConfig
 from podsearch.models import Episode, Segment, Utterance
 
 CUT_ZONE = 0.2  # fraction of a window, at its end, searched for a sentence end
-CONTEXT_WORDS = 40  # a segment's context: its words and up to this many more on each side
 _CLOSERS = "\"'”’)]"
 _STOPS = (".", "!", "?", "…")
 
 
-def segment_episode(
+@dataclass(frozen=True)
+class Cut:
+    """A segment and its context: the segment's words with up to `ChunkerConfig.context_words`
+    more on either side, clipped at the episode's ends. Searched within one episode beside the
+    segment itself, a wider passage locates the talk around the answer
+    (`search_api.query_understanding.passages`)."""
+
+    segment: Segment
+    context: str
+
+
+def cut_episode(
     episode: Episode, utterances: Sequence[Utterance], config: ChunkerConfig
-) -> list[Segment]:
-    """Segments 0..n-1 of one episode, in order; no utterances gives no segments."""
+) -> list[Cut]:
+    """Segments 0..n-1 of one episode, in order, each with its context; no utterances gives
+    none."""
     if not 0 <= config.overlap_words < config.window_words:
         raise ValueError(
             f"need window_words > overlap_words >= 0, got window_words={config.window_words}, "
             f"overlap_words={config.overlap_words}"
         )
     timeline = _Timeline.of(utterances)
-    spans = _windows(timeline.words, config.window_words, config.overlap_words)
+    words, width = timeline.words, config.context_words
+    spans = _windows(words, config.window_words, config.overlap_words)
     # A transcript that names no speaker at all borrows the episode's credited people.
     credited = () if any(u.speaker for u in utterances) else episode.people
     return [
-        Segment(
-            episode=episode,
-            index=index,
-            start=timeline.start(a),
-            end=timeline.end(b - 1),
-            text=" ".join(timeline.words[a:b]),
-            speakers=timeline.speakers(a, b) or credited,
+        Cut(
+            Segment(
+                episode=episode,
+                index=index,
+                start=timeline.start(a),
+                end=timeline.end(b - 1),
+                text=" ".join(words[a:b]),
+                speakers=timeline.speakers(a, b) or credited,
+            ),
+            " ".join(words[max(0, a - width) : b + width]),
         )
         for index, (a, b) in enumerate(spans)
     ]
 
 
-def segment_contexts(
-    utterances: Sequence[Utterance], config: ChunkerConfig, width: int = CONTEXT_WORDS
-) -> list[str]:
-    """Each segment's context, in `segment_episode`'s order: the segment's words with up to
-    `width` more on either side, clipped at the episode's ends (the same cut, widened). Searched
-    within one episode beside the segment itself, a wider passage locates the talk around the
-    answer (`search_api.query_understanding.passages`)."""
-    words = _Timeline.of(utterances).words
-    spans = _windows(words, config.window_words, config.overlap_words)
-    return [" ".join(words[max(0, a - width) : b + width]) for a, b in spans]
+def segment_episode(
+    episode: Episode, utterances: Sequence[Utterance], config: ChunkerConfig
+) -> list[Segment]:
+    """The segments of `cut_episode` alone, for whoever needs no contexts."""
+    return [cut.segment for cut in cut_episode(episode, utterances, config)]
 
 
 def keyword_text(segment: Segment, context: str | None = None) -> str:

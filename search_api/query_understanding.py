@@ -94,7 +94,7 @@ def read_query(query: str) -> QueryReading:
 
 def passages(mode: SearchMode, filters: SearchFilters) -> Passages:
     """Whose vectors rank: a hybrid search filtered to exactly one episode also asks each
-    segment's context (the segment widened, `segmenting.segment_contexts`) with every vector.
+    segment's context (the segment widened, `segmenting.cut_episode`) with every vector.
 
     Inside one episode the question is where, and a wider passage locates the talk around the
     answer (measured on both eval sets: within-episode MRR@10 qmsum 0.713 -> 0.740, Changelog
@@ -102,7 +102,7 @@ def passages(mode: SearchMode, filters: SearchFilters) -> Passages:
     same subject as well (20 of qmsum's 35 meetings are stages of one design task: 0.461 ->
     0.450), so those searches keep the segments alone. Hybrid only, like the topic branch:
     semantic scores stay cosines and keyword scores BM25's."""
-    if mode is SearchMode.hybrid and len(filters.episode_ids) == 1:
+    if mode is SearchMode.hybrid and len(set(filters.episode_ids)) == 1:  # `a&a` is one
         return Passages.segment_and_context
     return Passages.segment
 

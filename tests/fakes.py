@@ -32,6 +32,7 @@ class HashEmbedder:
         self._recipe = EmbeddingRecipe(model_id=model_id, dimension=dimension)
         self.calls: list[tuple[int, InputType]] = []
         self.down = False
+        self.truncated_inputs = 0  # a bag of words reads every word
 
     async def recipe(self) -> EmbeddingRecipe:
         if self.down:

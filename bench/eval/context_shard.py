@@ -1,7 +1,7 @@
 """Today's eval index copied, point for point, with context vectors added beside each segment's.
 
 A segment's context is a wider passage around it: its words with `width` more on each side
-(`segmenting.segment_contexts`, which the served index holds at its own width; embedded as a
+(`segmenting.cut_episode`, which the served index holds at its own width; embedded as a
 document, and its BM25 with the speakers first, as `keyword_text` writes it), or, at no
 embedding cost, the normalised mean of its own vector and its neighbours' (`ctx_mean`). The
 copy keeps each point's served segment vectors and adds these. Same point ids as today's
@@ -33,7 +33,7 @@ from podsearch.index_meta import ChunkerConfig
 from podsearch.manifest import read_manifest
 from podsearch.models import SparseVector
 from podsearch.ports import Embedder
-from podsearch.segmenting import keyword_text, segment_contexts, segment_episode
+from podsearch.segmenting import cut_episode, keyword_text
 from podsearch.sponsors import AD_FIELD
 from podsearch.stores.schema import DENSE, SPARSE, Bm25Encoder
 from podsearch.transcripts import parse_transcript
@@ -53,16 +53,14 @@ def ctx_sparse(width: int) -> str:
 
 def contexts(corpus: Corpus, cache: Path, width: int) -> dict[str, tuple[str, str]]:
     """point id -> (context text, its BM25 text) for every segment of today's eval index, cut
-    as the indexer cuts them (`segmenting.segment_contexts`, `keyword_text`)."""
-    chunker = ChunkerConfig()
+    as the indexer cuts them (`segmenting.cut_episode`, `keyword_text`) but `width` words a
+    side."""
     out: dict[str, tuple[str, str]] = {}
-    manifest = cache / corpus.label(chunker) / "episodes.jsonl"
+    manifest = cache / corpus.label(ChunkerConfig()) / "episodes.jsonl"
+    widened = ChunkerConfig(context_words=width)
     for episode in read_manifest(manifest, allow_outside=True):
-        utterances = parse_transcript(episode.transcript)
-        segments = segment_episode(episode, utterances, chunker)
-        texts = segment_contexts(utterances, chunker, width)
-        for segment, text in zip(segments, texts, strict=True):
-            out[segment.point_id] = (text, keyword_text(segment, text))
+        for cut in cut_episode(episode, parse_transcript(episode.transcript), widened):
+            out[cut.segment.point_id] = (cut.context, keyword_text(cut.segment, cut.context))
     return out
 
 

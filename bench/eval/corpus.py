@@ -37,9 +37,15 @@ class Corpus:
 
     def label(self, chunker: ChunkerConfig) -> str:
         """The cache folder of this corpus's index: the writer refuses an index of another
-        schema (`IndexMeta.check_compatible`), so a new one is built beside the old."""
-        w, o, v = chunker.window_words, chunker.overlap_words, chunker.version
-        return f"{self.stem}-w{w}-o{o}-v{v}-s{SCHEMA_VERSION}"
+        chunker or schema (`IndexMeta.check_compatible`), so a new one is built beside the old
+        (from the embedding cache: no text is embedded twice)."""
+        w, o, v, c = (
+            chunker.window_words,
+            chunker.overlap_words,
+            chunker.version,
+            chunker.context_words,
+        )
+        return f"{self.stem}-w{w}-o{o}-v{v}-c{c}-s{SCHEMA_VERSION}"
 
 
 def changelog(episodes: int | None = 100) -> Corpus:

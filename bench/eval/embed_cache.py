@@ -47,6 +47,11 @@ class CachedEmbedder:
             found.update(fresh)
         return [found[k] for k in keys]
 
+    @property
+    def truncated_inputs(self) -> int:
+        """Of the texts embedded, not read back: a cached vector was counted when first made."""
+        return self._inner.truncated_inputs
+
     def _lookup(self, keys: set[bytes]) -> dict[bytes, list[float]]:
         found: dict[bytes, list[float]] = {}
         wanted = list(keys)

@@ -29,10 +29,10 @@ from bench.eval.run import eval_embedder, open_service, run_questions
 from bench.report import table
 from bench.shards import live_shard
 from podsearch.index_meta import ChunkerConfig
-from podsearch.models import SegmentHit, SparseVector
+from podsearch.models import SearchFilters, SegmentHit, SparseVector
 from podsearch.sponsors import AD_FIELD
-from podsearch.stores.plan import hit, ranked
-from podsearch.stores.schema import CONTEXT_DENSE, CONTEXT_SPARSE, DENSE, SPARSE, Bm25Encoder
+from podsearch.stores.plan import SPACES, hit, ranked
+from podsearch.stores.schema import Bm25Encoder
 from search_api import query_understanding as qu
 from search_api.moments import merge_moments
 from search_api.ranking import boost_named_speakers, named_speakers
@@ -171,9 +171,6 @@ VARIANTS: dict[str, Variant] = {
 }
 
 
-CONTEXT = {DENSE: CONTEXT_DENSE, SPARSE: CONTEXT_SPARSE}  # a segment's space -> its context's
-
-
 def _mean(a: list[float], b: list[float]) -> list[float]:
     summed = [x + y for x, y in zip(a, b, strict=True)]
     norm = sum(x * x for x in summed) ** 0.5 or 1.0
@@ -189,27 +186,28 @@ def _request(
     k: int,
     extra_sparse: SparseVector | None = None,
 ) -> qe.QueryRequest | None:
-    """The service's ranking request (`stores.edge`), with weights and the within filter
-    (which also asks each segment's context, `query_understanding.passages`)."""
+    """The service's ranking request (`stores.edge`) with the variant's texts and weights: each
+    vector asked of every space the service asks (`plan.SPACES`; within one episode the
+    contexts' too, `query_understanding.passages`)."""
     depth = depth_for(K + 1, 1)
     must = [qe.FieldCondition(key="episode_id", match=qe.MatchValue(episode_id or ""))]
     flt = qe.Filter(
         must=must if episode_id else [],
         must_not=[qe.FieldCondition(key=AD_FIELD, match=qe.MatchValue(1))],
     )
+    filters = SearchFilters(episode_ids=(episode_id,) if episode_id else ())
     branches: list[tuple[str, object, float]] = []
-    if dense is not None:
-        branches.append((DENSE, dense, weights[0]))
-    if extra is not None:
-        branches.append((DENSE, extra, weights[1]))
-    if sparse is not None and sparse.indices:
-        bm25 = qe.SparseVector(indices=sparse.indices, values=sparse.values)
-        branches.append((SPARSE, bm25, weights[2]))
-    if extra_sparse is not None and extra_sparse.indices:
-        bm25 = qe.SparseVector(indices=extra_sparse.indices, values=extra_sparse.values)
-        branches.append((SPARSE, bm25, 1.0))
-    if episode_id:  # the served plan of a hybrid search of one episode: the contexts too
-        branches += [(CONTEXT[using], vector, weight) for using, vector, weight in branches]
+    for dense_space, sparse_space in SPACES[qu.passages(SearchMode.hybrid, filters)]:
+        if dense is not None:
+            branches.append((dense_space, dense, weights[0]))
+        if extra is not None:
+            branches.append((dense_space, extra, weights[1]))
+        if sparse is not None and sparse.indices:
+            bm25 = qe.SparseVector(indices=sparse.indices, values=sparse.values)
+            branches.append((sparse_space, bm25, weights[2]))
+        if extra_sparse is not None and extra_sparse.indices:
+            bm25 = qe.SparseVector(indices=extra_sparse.indices, values=extra_sparse.values)
+            branches.append((sparse_space, bm25, 1.0))
     if not branches:
         return None
     if len(branches) == 1:

@@ -81,6 +81,10 @@ class RenamingEmbedder:
     async def recipe(self) -> EmbeddingRecipe:
         return await self._inner.recipe()
 
+    @property
+    def truncated_inputs(self) -> int:
+        return self._inner.truncated_inputs
+
     async def embed(self, texts: Sequence[str], input_type: InputType) -> list[list[float]]:
         if input_type == "document":
             texts = [self._named[t] for t in texts]

@@ -16,7 +16,7 @@ from podsearch.sponsors import AD_FIELD
 
 DENSE = "dense"
 SPARSE = "bm25"
-# The same two of each segment's context, the segment widened (`segmenting.segment_contexts`)
+# The same two of each segment's context, the segment widened (`segmenting.cut_episode`)
 CONTEXT_DENSE = "context"
 CONTEXT_SPARSE = "context_bm25"
 

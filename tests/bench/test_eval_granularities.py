@@ -1,5 +1,5 @@
 """Coarser granularity offline: windows of two sizes agree by time, since their ids never match
-(the context passages the context shard embeds are `segmenting.segment_contexts`, tested there)."""
+(the context passages the context shard embeds are `segmenting.cut_episode`, tested there)."""
 
 from __future__ import annotations
 

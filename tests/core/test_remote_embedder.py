@@ -14,8 +14,9 @@ import pytest
 from pydantic import SecretStr
 
 from embedder.app import create_app
+from embedder.backends import EncodeResult
 from podsearch.circuit import CircuitBreaker, CircuitState
-from podsearch.contract import EmbedderHealth
+from podsearch.contract import EmbedderHealth, InputType
 from podsearch.errors import EmbedderError, EmbedderResponseInvalid, EmbedderUnavailable
 from podsearch.http_transport import HttpTransport
 from podsearch.remote_embedder import RemoteEmbedder, embed_in_batches, open_embedder
@@ -74,6 +75,24 @@ async def test_texts_are_sent_in_batches_of_the_configured_size() -> None:
 
     assert [size for _, size in backend.calls] == [64, 64, 22]
     assert vectors == FakeBackend().vectors(texts, "document")
+
+
+class CutsLongTexts(FakeBackend):
+    """Reads at most ten characters of a text, and says so in its usage, as real models do."""
+
+    def encode(self, texts: Sequence[str], input_type: InputType) -> EncodeResult:
+        read = super().encode(texts, input_type)
+        return EncodeResult(read.vectors, read.tokens, [len(t) > 10 for t in texts])
+
+
+async def test_texts_the_model_read_only_in_part_are_counted_across_batches() -> None:
+    transport = httpx.ASGITransport(app=create_app(CutsLongTexts(), warm_up=False))
+    texts = ["short", "a good deal longer", "tiny", "longer than ten", "also long text"]
+    async with http_embedder(settings(batch_size=2), transport=transport) as embedder:
+        await embedder.embed(texts[:4], "document")
+        assert embedder.truncated_inputs == 2
+        await embedder.embed(texts[4:], "query")
+        assert embedder.truncated_inputs == 3
 
 
 async def test_the_recipe_is_asked_once() -> None:

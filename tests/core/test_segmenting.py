@@ -12,13 +12,7 @@ import pytest
 from podsearch.index_meta import ChunkerConfig
 from podsearch.manifest import read_manifest
 from podsearch.models import Episode, Segment, Utterance
-from podsearch.segmenting import (
-    CONTEXT_WORDS,
-    keyword_text,
-    segment_contexts,
-    segment_episode,
-    tail_slack,
-)
+from podsearch.segmenting import cut_episode, keyword_text, segment_episode, tail_slack
 from podsearch.transcripts import parse_transcript
 
 EPISODE = Episode(episode_id="ep", podcast="Show", title="Ep", transcript=Path("ep.vtt"))
@@ -195,18 +189,17 @@ def test_a_context_is_its_segment_widened_by_width_words_clipped_at_the_episode_
     seed: int,
 ) -> None:
     utterances, config = case(seed)
-    segments = segment_episode(EPISODE, utterances, config)
-    contexts = segment_contexts(utterances, config, width=7)
-    assert len(contexts) == len(segments)
+    cuts = cut_episode(EPISODE, utterances, config.model_copy(update={"context_words": 7}))
+    assert [cut.segment for cut in cuts] == segment_episode(EPISODE, utterances, config)
     last = sum(len(u.text.split()) for u in utterances) - 1
-    for own, context in zip(spans(segments), contexts, strict=True):
+    for own, cut in zip(spans([cut.segment for cut in cuts]), cuts, strict=True):
         wide = list(range(max(0, own[0] - 7), min(last, own[-1] + 7) + 1))
-        assert [position(w) for w in context.split()] == wide
+        assert [position(w) for w in cut.context.split()] == wide
 
 
 def test_a_contexts_bm25_text_names_the_segments_speakers_first() -> None:
     turns = [Utterance(0, 60, " ".join(words(200)), "Ann"), Utterance(60, 90, "Right.", "Bo")]
-    segment = segment_episode(EPISODE, turns, ChunkerConfig())[0]
-    context = segment_contexts(turns, ChunkerConfig())[0]
-    assert context.split() == words(120 + CONTEXT_WORDS)  # the first: clipped on the left
+    first = cut_episode(EPISODE, turns, ChunkerConfig())[0]
+    segment, context = first.segment, first.context
+    assert context.split() == words(120 + ChunkerConfig().context_words)  # clipped on the left
     assert keyword_text(segment, context) == f"Ann {context}"

@@ -78,6 +78,20 @@ def test_a_configuration_error_stops_the_run_once_with_one_line(
     assert "wrong-token" not in code + out + err
 
 
+def test_a_negative_context_width_is_refused_before_any_episode(
+    corpus: Path,
+    embedder_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("PODSEARCH_EMBEDDER__URL", embedder_url)
+    monkeypatch.setenv("PODSEARCH_CHUNKER__CONTEXT_WORDS", "-1")
+    code, out, err = run(capsys, str(corpus))
+    assert isinstance(code, str) and "chunker.context_words" in code and "\n" not in code
+    assert "Traceback" not in out + err
+    assert not (corpus.parent.parent / "index").exists()
+
+
 def test_an_empty_manifest_with_prune_deletes_nothing_and_fails(
     corpus: Path,
     embedder_url: str,

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from indexer.pipeline import Indexer
+from indexer.pipeline import Indexer, fingerprint
 from podsearch.contract import InputType
-from podsearch.errors import EmbedderResponseInvalid, IndexNotReady
+from podsearch.errors import EmbedderResponseInvalid, IndexMismatch, IndexNotReady
 from podsearch.index_meta import ChunkerConfig
 from podsearch.manifest import read_manifest
 from podsearch.models import Episode, Passages, SearchFilters, StoreQuery
-from podsearch.segmenting import segment_contexts, segment_episode
+from podsearch.segmenting import cut_episode
 from podsearch.stores.edge import EdgeReader, EdgeWriter
 from podsearch.stores.schema import Bm25Encoder
 from podsearch.transcripts import parse_transcript
@@ -154,24 +154,41 @@ async def test_each_segment_is_stored_with_its_contexts_vectors_from_the_same_ca
     report = await index(tmp_path, [episode], embedder)
     assert sum(n for n, _ in embedder.calls) == 2 * report.segments  # a segment, its context
     assert len(embedder.calls) < report.segments / 10  # batched together, not one by one
-    utterances = parse_transcript(episode.transcript)
-    segments = segment_episode(episode, utterances, ChunkerConfig())
-    contexts = segment_contexts(utterances, ChunkerConfig())
+    cuts = cut_episode(episode, parse_transcript(episode.transcript), ChunkerConfig())
     reader = EdgeReader(tmp_path / "index")
     only = SearchFilters(episode_ids=(episode.episode_id,))
-    for segment, context in list(zip(segments, contexts, strict=True))[1::7]:
+    for cut in cuts[1::7]:
         by_context = StoreQuery(
             limit=3,
-            dense=embedder.vector(context),
-            sparse=Bm25Encoder().query(context),
+            dense=embedder.vector(cut.context),
+            sparse=Bm25Encoder().query(cut.context),
             filters=only,
             passages=Passages.context,
         )
         hits = await reader.search(replace(by_context, sparse=None))
-        assert hits[0].id == segment.point_id and hits[0].score == pytest.approx(1.0)
+        assert hits[0].id == cut.segment.point_id and hits[0].score == pytest.approx(1.0)
         hits = await reader.search(replace(by_context, dense=None))
-        assert hits[0].id == segment.point_id  # its own words are the best match of its words
+        assert hits[0].id == cut.segment.point_id  # its own words best match its words
     await reader.close()
+
+
+async def test_the_context_width_is_recorded_and_another_width_is_refused(
+    corpus: Path, tmp_path: Path
+) -> None:
+    episodes = read_manifest(corpus / "episodes.jsonl")[:1]
+    await index(tmp_path, episodes, HashEmbedder())
+    reader = EdgeReader(tmp_path / "index")
+    built = await reader.meta()
+    await reader.close()
+    assert built.chunker.context_words == ChunkerConfig().context_words == 40
+    wider = built.model_copy(update={"chunker": ChunkerConfig(context_words=60)})
+    assert fingerprint(episodes[0], wider) != fingerprint(episodes[0], built)
+    writer = EdgeWriter(tmp_path / "index")
+    try:
+        with pytest.raises(IndexMismatch, match="context_words=60"):
+            await Indexer(HashEmbedder(), writer, wider.chunker).run(episodes)
+    finally:
+        await writer.close()
 
 
 async def test_nothing_is_published_before_the_first_run(tmp_path: Path) -> None:

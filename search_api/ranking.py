@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import replace
 
 from podsearch.models import SegmentHit
 
@@ -67,7 +66,7 @@ def boost_named_speakers(query: str, hits: Sequence[SegmentHit]) -> list[Segment
     if not speakers:
         return list(hits)
     lifted = [
-        replace(hit, score=hit.score * (1 + SPEAKER_BOOST))
+        hit._replace(score=hit.score * (1 + SPEAKER_BOOST))
         if hit.score > 0 and speakers.intersection(hit.speakers)
         else hit
         for hit in hits

@@ -153,7 +153,7 @@ class Lab:
                 fused[hit.id] += 1 / ((position + 1) / weight + page.rrf_k - 1)
                 found[hit.id] = hit
         best = sorted(fused, key=lambda i: (-fused[i], i))[: page.limit]
-        return boost_named_speakers(text, [replace(found[i], score=fused[i]) for i in best])
+        return boost_named_speakers(text, [found[i]._replace(score=fused[i]) for i in best])
 
     async def answer(self, question: Question, within: bool, variant: Variant) -> list[Span]:
         """The question asked as the service asks it (its reading: topic branch, keyword

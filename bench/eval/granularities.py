@@ -23,7 +23,7 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import qdrant_edge as qe
 
@@ -131,7 +131,7 @@ def by_time(branches: Sequence[tuple[list[SegmentHit], float]], k: int) -> list[
         )
 
     candidates = {h.id: h for hits, _ in branches for h in hits}.values()
-    return ranked(replace(h, score=overlapping(h)) for h in candidates)[:DEPTH]
+    return ranked(h._replace(score=overlapping(h)) for h in candidates)[:DEPTH]
 
 
 Ranker = Callable[[Asked, qe.Filter], list[SegmentHit]]

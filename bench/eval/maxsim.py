@@ -18,7 +18,6 @@ import argparse
 import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 
 import numpy as np
 
@@ -67,7 +66,7 @@ def sentences(text: str) -> list[str]:
 
 
 def _with_scores(hits: Sequence[SegmentHit], scores: Sequence[float]) -> list[SegmentHit]:
-    return [replace(h, score=s) for h, s in zip(hits, scores, strict=True)]
+    return [h._replace(score=s) for h, s in zip(hits, scores, strict=True)]
 
 
 def _ranks(values: Sequence[float]) -> list[int]:
@@ -156,7 +155,7 @@ def _rescored(
     order."""
     depth = len(maxsim)
     head = sorted(rescore(hits[:depth], maxsim, rrf_k), key=lambda h: (-h.score, h.id))
-    return [replace(h, score=-rank) for rank, h in enumerate([*head, *hits[depth:]])]
+    return [h._replace(score=-rank) for rank, h in enumerate([*head, *hits[depth:]])]
 
 
 def _rr(results: list[Span], question: Question) -> float:

@@ -16,7 +16,7 @@ import asyncio
 import re
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import qdrant_edge as qe
@@ -66,7 +66,7 @@ def boost_by(factor: float) -> SpeakerBoost:
     def boost(query: str, hits: Sequence[SegmentHit]) -> list[SegmentHit]:
         speakers = named_speakers(query, hits)
         lifted = [
-            replace(h, score=h.score * factor) if speakers.intersection(h.speakers) else h
+            h._replace(score=h.score * factor) if speakers.intersection(h.speakers) else h
             for h in hits
         ]
         return sorted(lifted, key=lambda h: (-h.score, h.id))

@@ -32,7 +32,7 @@ from podsearch.models import (
 from podsearch.sponsors import AD_FIELD, StoredSegment
 from podsearch.stores import plan
 from podsearch.stores.generations import GenerationDir, WriterLock
-from podsearch.stores.offload import INLINE_DEPTH, Offload
+from podsearch.stores.offload import Offload, query_kind
 from podsearch.stores.places import PlaceTable
 from podsearch.stores.schema import (
     CONTEXT_DENSE,
@@ -301,7 +301,7 @@ class EdgeReader:
         request, places = _request(search), self._places
         try:
             return await self._offload.run(
-                lambda: _rank(shard, places, request), inline=search.limit <= INLINE_DEPTH
+                lambda: _rank(shard, places, request), query_kind(search)
             )
         finally:
             self._retire(None)

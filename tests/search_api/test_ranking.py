@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from podsearch.models import SegmentHit
 from search_api.ranking import boost_named_speakers, named_speakers
 from tests.search_api.test_moments import hit as plain_hit
 
 
 def hit(id_: str, score: float, *speakers: str) -> SegmentHit:
-    return replace(plain_hit("ep", 0, score), id=id_, speakers=speakers)
+    return plain_hit("ep", 0, score)._replace(id=id_, speakers=speakers)
 
 
 HITS = [

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from podsearch.models import SegmentHit
 from podsearch.stores.places import PlaceTable
 
@@ -38,3 +40,12 @@ def test_a_full_table_starts_over_without_losing_the_query_in_hand() -> None:
     assert len(table.hits([(3, 1.0), (1, 1.0)], reads)) == 2
     table.hits([(1, 1.0)], reads)
     assert reads.asked == [[1, 2], [3], [1]]
+
+
+def test_a_hit_is_a_value_changed_only_by_copying() -> None:
+    hit = SegmentHit("id-1", 0.5, "e", 1, 1.0, 2.0, ("Adam",))
+    with pytest.raises(AttributeError):
+        hit.score = 0.9  # type: ignore[misc]
+    lifted = hit._replace(score=0.9)
+    assert (hit.score, lifted.score) == (0.5, 0.9)
+    assert len({hit, SegmentHit("id-1", 0.5, "e", 1, 1.0, 2.0, ("Adam",)), lifted}) == 2

@@ -2,7 +2,7 @@
 again with other texts for the dense and BM25 branches, other RRF weights or another speaker
 boost, each ranked by the engine and merged into moments by the service's own code.
 
-    python -m bench.eval.query_variants --corpus qmsum --cache /work/evalcache-i11b
+    python -m bench.eval.query_variants --corpus qmsum
     python -m bench.eval.query_variants --corpus changelog --episodes 49 --variants service,3way
 
 The script checks that variant `service` reproduces `SearchService` and prints, per variant,

@@ -3,14 +3,17 @@ and an HTTP client over the real API app."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from podsearch.index_meta import IndexMeta
 from podsearch.settings import StoreSettings
 from podsearch.stores.edge import EdgeReader
+from podsearch.stores.generations import GenerationDir
 from search_api.app import create_app
 from search_api.settings import ApiSettings
 from tests.fakes import HashEmbedder
@@ -35,3 +38,14 @@ async def client(index_root: Path, embedder: HashEmbedder) -> AsyncIterator[http
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
             yield client
+
+
+@pytest.fixture
+def older_schema_index(index_root: Path, tmp_path: Path) -> Path:
+    """A copy of the sample index whose meta says it was built with schema 1."""
+    old = tmp_path / "index"
+    shutil.copytree(index_root, old)
+    meta = GenerationDir(old).current() / "meta.json"  # type: ignore[operator]
+    built = IndexMeta.stored(meta.read_text())
+    meta.write_text(built.model_copy(update={"schema_version": 1}).model_dump_json())
+    return old

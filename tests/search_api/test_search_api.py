@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,10 +11,8 @@ import pytest
 
 from podsearch.contract import ErrorBody
 from podsearch.errors import IndexMismatch
-from podsearch.index_meta import IndexMeta
 from podsearch.settings import StoreSettings
 from podsearch.stores.edge import EdgeReader
-from podsearch.stores.generations import GenerationDir
 from search_api.app import create_app
 from search_api.settings import ApiSettings
 from tests.fakes import HashEmbedder
@@ -153,14 +150,9 @@ async def test_another_embedding_model_is_refused(index_root: Path) -> None:
 
 
 async def test_an_index_of_an_older_schema_stops_start_up_until_rebuilt(
-    index_root: Path, tmp_path: Path
+    older_schema_index: Path,
 ) -> None:
-    old = tmp_path / "index"
-    shutil.copytree(index_root, old)
-    meta = GenerationDir(old).current() / "meta.json"  # type: ignore[operator]
-    built = IndexMeta.model_validate_json(meta.read_text())
-    meta.write_text(built.model_copy(update={"schema_version": 1}).model_dump_json())
-    app = create_app(ApiSettings(), embedder=HashEmbedder(), reader=EdgeReader(old))
+    app = create_app(ApiSettings(), embedder=HashEmbedder(), reader=EdgeReader(older_schema_index))
     with pytest.raises(IndexMismatch, match=r"schema_version 1.*podsearch-index --rebuild"):
         async with app.router.lifespan_context(app):
             pass

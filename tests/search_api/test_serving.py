@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -16,8 +15,7 @@ import httpx
 import pytest
 
 from embedder.app import create_app as create_embedder
-from podsearch.index_meta import REBUILD, SCHEMA_VERSION, IndexMeta
-from podsearch.stores.generations import GenerationDir
+from podsearch.index_meta import REBUILD, SCHEMA_VERSION
 from tests.loopback import HashBackend, serve
 from tests.support import REPO, free_port
 
@@ -71,14 +69,10 @@ def test_podsearch_api_logs_each_request_once(
 
 
 def test_an_index_of_an_older_schema_stops_podsearch_api_with_one_line(
-    index_root: Path, tmp_path: Path
+    older_schema_index: Path,
 ) -> None:
     """No stack trace (nor a server path): the reason and what to do, as the indexer says it."""
-    old = tmp_path / "index"
-    shutil.copytree(index_root, old)
-    meta = GenerationDir(old).current() / "meta.json"  # type: ignore[operator]
-    built = IndexMeta.stored(meta.read_text())
-    meta.write_text(built.model_copy(update={"schema_version": 1}).model_dump_json())
+    old = older_schema_index
     nobody = f"http://127.0.0.1:{free_port()}"  # the index is refused before any embedder call
     done = subprocess.run(
         [SCRIPT], env=api_env(old, nobody, free_port()), capture_output=True, text=True, timeout=60

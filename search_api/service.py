@@ -18,11 +18,12 @@ from typing import Any
 
 from podsearch.errors import EmbedderError
 from podsearch.index_meta import IndexMeta
-from podsearch.models import SearchFilters, SegmentPayload, StoreQuery
+from podsearch.models import Passages, SearchFilters, SegmentPayload, StoreQuery
 from podsearch.ports import Embedder, Reranker, SegmentReader
 from podsearch.stores.schema import Bm25Encoder
 from search_api.embedder_link import why_degraded, within_deadline
 from search_api.embedding_cache import QueryEmbeddingCache
+from search_api.episode_slots import refill_first_episodes, within_episode
 from search_api.explain import Explanation, explain_moments
 from search_api.facets import count_facets
 from search_api.highlight import query_terms, term_pattern
@@ -92,6 +93,7 @@ class Page:
     payloads: dict[str, SegmentPayload]  # of the page's segments (and neighbours, for context)
     candidates: list[MomentDraft]  # every moment built from the fetched segments
     store_query: StoreQuery  # the query that ranked them
+    refilled: list[str]  # episodes whose moments a search of each alone ranked (`episode_slots`)
     rerank: RerankOutcome | None  # None: the stage is off
 
 
@@ -185,6 +187,13 @@ class SearchService:
             if len(items) >= needed or len(hits) < depth or depth >= MAX_DEPTH:
                 break
             depth = min(MAX_DEPTH, 2 * depth)  # many hits merged away: look deeper
+        refilled: list[str] = []
+        if mode is SearchMode.hybrid and store_query.passages is Passages.segment:  # across
+            moments, refilled = await refill_first_episodes(
+                self.reader, store_query, params.query, moments, self.options.refilled_episodes
+            )
+            groups = group_by_episode(moments, params.per_episode) if grouped else None
+            items = groups if groups is not None else moments
         timings.search_ms = _ms_since(started)
         self.metrics.stage.labels("search").observe(timings.search_ms / 1000)
         reranked = None
@@ -217,8 +226,30 @@ class SearchService:
             payloads,
             candidates,
             store_query,
+            refilled,
             reranked,
         )
+
+    async def explain(self, page: Page, query: str) -> list[Explanation]:
+        """Each moment of the page explained by the store query that ranked it: a refilled
+        episode's by the search of that episode alone (`episode_slots`)."""
+        sparse = page.store_query.sparse or self._bm25.query(query)
+        explained: dict[int, Explanation] = {}
+        for episode in (None, *page.refilled):
+            moments = [m for m in page.moments if _refilled(m, page.refilled) == episode]
+            if not moments:
+                continue
+            fused = (
+                page.store_query if episode is None else within_episode(page.store_query, episode)
+            )
+            got = await explain_moments(
+                self.reader, fused, sparse, moments, self.options.strong_cosine
+            )
+            marked = {"within_episode": episode is not None}
+            explained |= {
+                id(m): e.model_copy(update=marked) for m, e in zip(moments, got, strict=True)
+            }
+        return [explained[id(m)] for m in page.moments]
 
     async def search(self, params: SearchParams) -> Body:
         """The response body as plain data (the shape of `schemas.SearchResponse`)."""
@@ -232,10 +263,7 @@ class SearchService:
         }
         explained: list[Explanation | None] = [None] * len(page.moments)
         if params.explain:
-            sparse = page.store_query.sparse or self._bm25.query(params.query)
-            explained[:] = await explain_moments(
-                self.reader, page.store_query, sparse, page.moments, self.options.strong_cosine
-            )
+            explained[:] = await self.explain(page, params.query)
         for m, explanation in zip(page.moments, explained, strict=True):
             shaped[id(m)]["explain"] = explanation.model_dump() if explanation else None
         facets = None
@@ -270,6 +298,10 @@ class SearchService:
             "facets": facets,
             "rerank": page.rerank.body() if page.rerank is not None else None,
         }
+
+
+def _refilled(moment: MomentDraft, refilled: list[str]) -> str | None:
+    return moment.episode_id if moment.episode_id in refilled else None
 
 
 def _ms_since(start: float) -> float:

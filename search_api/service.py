@@ -188,7 +188,8 @@ class SearchService:
                 break
             depth = min(MAX_DEPTH, 2 * depth)  # many hits merged away: look deeper
         refilled: list[str] = []
-        if mode is SearchMode.hybrid and store_query.passages is Passages.segment:  # across
+        across = mode is SearchMode.hybrid and store_query.passages is Passages.segment
+        if across and self.options.refilled_episodes:
             moments, refilled = await refill_first_episodes(
                 self.reader, store_query, params.query, moments, self.options.refilled_episodes
             )

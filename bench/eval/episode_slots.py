@@ -4,13 +4,14 @@
     python -m bench.eval.episode_slots --corpus changelog --episodes 49
 
 Hybrid searches across episodes, on the index `make eval` built (question vectors from its
-cache). `before` is `SearchService` without `search_api.episode_slots` (the across ranking as
-it was); every other row keeps which episode each place of its moment list holds, so episode MRR
-stays, and changes which of that episode's moments take them:
+cache). `before` is `SearchService` as served (`search_api.episode_slots` off); every other row
+keeps which episode each place of its moment list holds, so episode MRR stays, and changes which
+of that episode's moments take them:
 
-- refill (served: `ApiOptions.refilled_episodes`, checked against `SearchService`): the places
-  of the first n episodes take the moments a hybrid search of that episode alone returns (its
-  context branches too, `query_understanding.passages`), one more store query per episode.
+- refill: the places of the first n episodes take the moments a hybrid search of that episode
+  alone returns (its context branches too, `query_understanding.passages`; 100 hits, or fewer),
+  one more store query per episode. The opt-in (`PODSEARCH_API__REFILLED_EPISODES=1`, 50 hits)
+  is checked against `SearchService` with it on.
 - permute: the same searches only order the episode's own candidate moments (a moment's key is
   the best rank of its segments there; moments it missed keep their order, after the others).
 - cheaper single searches in place of one per episode: the within plan over the first page's
@@ -40,18 +41,18 @@ from podsearch.index_meta import ChunkerConfig
 from podsearch.models import Passages, SearchFilters, SegmentHit, StoreQuery
 from podsearch.stores import plan
 from podsearch.stores.edge import _condition, _nearest
-from search_api.episode_slots import first_episodes, refill, within_episode
+from search_api.episode_slots import WITHIN_HITS, first_episodes, refill, within_episode
 from search_api.moments import MomentDraft, merge_moments
 from search_api.ranking import boost_named_speakers
 from search_api.schemas import SearchMode
 from search_api.service import SearchParams, SearchService
-from search_api.settings import ApiOptions
 
-SERVED = ApiOptions().refilled_episodes
+OPT_IN = 1  # `PODSEARCH_API__REFILLED_EPISODES` measured against `SearchService`
 HEADERS = ["variant", f"MRR@{K}", "change", "95% interval", "up", "down", "sum of RR change"]
 HEADERS += [f"Recall@{K}", f"nDCG@{K}", "episode MRR", "moment s", "extra ms"]
 Hits = dict[str, list[SegmentHit]]  # episode -> ranked hits
 T = TypeVar("T")
+SHALLOW = (20, 30, WITHIN_HITS)  # fewer hits asked of each episode's search than its 100
 
 
 @dataclass
@@ -65,6 +66,7 @@ class Asked:
     together: Hits  # the within plan over the first page's episodes in one search
     by_ids: Hits  # the within plan's branches over the candidates' ids only
     everywhere: Hits  # the within plan's branches over the whole corpus
+    shallow: dict[int, Hits]  # limit -> the first 2 episodes, each searched alone, fewer hits
     ms: dict[str, float]  # what each of those cost, ms
 
 
@@ -133,8 +135,9 @@ async def ask(service: SearchService, shard: qe.EdgeShard, q: Question) -> Asked
     moments, query, ms = page.candidates, page.store_query, {}
     episodes = first_episodes(moments[:K], K)
 
-    async def each(passages: Passages) -> Hits:
-        asked = {e: replace(within_episode(query, e), passages=passages) for e in episodes}
+    async def each(passages: Passages, limit: int = query.limit, n: int = K) -> Hits:
+        asked = {e: replace(within_episode(query, e), passages=passages) for e in episodes[:n]}
+        asked = {e: replace(one, limit=limit) for e, one in asked.items()}
         return {e: await service.reader.search(one) for e, one in asked.items()}
 
     async def by_ids() -> list[SegmentHit]:
@@ -158,6 +161,12 @@ async def ask(service: SearchService, shard: qe.EdgeShard, q: Question) -> Asked
         together=ranked(await clocked(ms, "together", service.reader.search(together))),
         by_ids=ranked(await clocked(ms, "ids", by_ids())),
         everywhere=ranked(await clocked(ms, "everywhere", service.reader.search(corpus))),
+        shallow={
+            limit: boosted(
+                await clocked(ms, f"limit {limit}", each(Passages.segment_and_context, limit, 2))
+            )
+            for limit in SHALLOW
+        },
         ms=ms,
     )
 
@@ -190,7 +199,7 @@ def variants() -> dict[str, Variant]:
     out: dict[str, Variant] = {"before": (lambda a: a.moments, lambda a: 0.0)}
     for n in (1, 2, 3, K):
         many = "the first page's episodes" if n == K else f"first {n} episode{'s' * (n > 1)}"
-        out[f"refill, {many}{' (served)' * (n == SERVED)}"] = (
+        out[f"refill, {many}"] = (
             lambda a, n=n: refilled(a.moments, first(n, a.within)),
             lambda a, n=n: share(a, n),
         )
@@ -198,6 +207,18 @@ def variants() -> dict[str, Variant]:
             lambda a, n=n: permute(a.moments, first(n, a.within)),
             lambda a, n=n: share(a, n),
         )
+    for limit in SHALLOW:
+        for n in (1, 2):
+            name = f"refill, first {n} episode{'s' * (n > 1)}, {limit} hits each"
+            name += " (the opt-in)" * ((n, limit) == (OPT_IN, WITHIN_HITS))
+            out[name] = (
+                lambda a, n=n, limit=limit: refilled(a.moments, first(n, a.shallow[limit])),
+                lambda a, n=n, limit=limit: (
+                    a.ms[f"limit {limit}"]
+                    * min(n, len(a.shallow[limit]))
+                    / max(1, len(a.shallow[limit]))
+                ),
+            )
     single: dict[str, Callable[[Asked], Hits]] = {
         "the first page's episodes together": lambda a: a.together,
         "the candidates' ids only": lambda a: a.by_ids,
@@ -240,13 +261,13 @@ async def run(args: argparse.Namespace, url: str) -> None:
             for q in questions[:20]:  # warm up: the first pass reads the shard from disk
                 await ask(service, shard, q)
             asked = [await ask(service, shard, q) for q in questions]
-        async with open_service(index, embedder) as service:
+        async with open_service(index, embedder, refilled_episodes=OPT_IN) as service:
             served = await run_questions(service, questions, SearchMode.hybrid)
     shard.close()
     rows, baseline = [], None
     for name, (order, cost) in variants().items():
         got = [_spans(order(a)) for a in asked]
-        if "(served)" in name:
+        if "(the opt-in)" in name:
             same = sum(g == s for g, s in zip(got, served, strict=True))
             print(f"{name} = SearchService in {same}/{len(questions)}", flush=True)
         judged = [list(q.answers) for q in questions]

@@ -9,9 +9,12 @@ time), so it runs on the ranked hits before any segment's text is fetched.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import attrgetter
 
 from podsearch.models import SegmentHit
+from podsearch.stores.plan import ranked
 
+_SEGMENT_INDEX = attrgetter("segment_index")
 MAX_SEGMENTS_PER_MOMENT = 4  # ~5 minutes of talk at most: a moment, not a chapter
 ADJACENT_GAP_S = 2.0
 
@@ -20,8 +23,10 @@ class MomentDraft:
     """A run of neighbouring hits of one episode, ranked by its best (first) hit.
 
     Time bounds are kept up to date as hits join: merging asks them of every moment of the
-    episode for every candidate.
+    episode for every candidate. Slots: a page's merging makes ~80 of them.
     """
+
+    __slots__ = ("end", "episode_id", "hits", "score", "start")
 
     def __init__(self, seed: SegmentHit) -> None:
         self.hits = [seed]
@@ -30,9 +35,10 @@ class MomentDraft:
         self.start, self.end = seed.start, seed.end
 
     def add(self, hit: SegmentHit) -> None:
-        self.hits.append(hit)
-        self.hits.sort(key=lambda h: h.segment_index)
-        self.start, self.end = self.hits[0].start, max(self.end, hit.end)
+        hits = self.hits
+        hits.append(hit)
+        hits.sort(key=_SEGMENT_INDEX)
+        self.start, self.end = hits[0].start, max(self.end, hit.end)
 
     @property
     def indexes(self) -> list[int]:
@@ -73,10 +79,13 @@ def merge_moments(hits: Sequence[SegmentHit]) -> list[MomentDraft]:
     """
     moments: list[MomentDraft] = []
     by_episode: dict[str, list[MomentDraft]] = {}
-    for hit in sorted(hits, key=lambda h: (-h.score, h.id)):
+    for hit in ranked(hits):
         episode = by_episode.get(hit.episode_id)
-        if episode is None:
-            episode = by_episode[hit.episode_id] = []
+        if episode is None:  # the episode's first hit seeds its first moment
+            moment = MomentDraft(hit)
+            by_episode[hit.episode_id] = [moment]
+            moments.append(moment)
+            continue
         # Overlapping in time, or separated by a pause of at most ADJACENT_GAP_S (inline, and
         # stopping at a second touch: this runs for every moment of the episode per candidate).
         start, reach, touched, several = hit.start, hit.end + ADJACENT_GAP_S, None, False

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import random
 
 from podsearch.models import SegmentHit
+from podsearch.stores.plan import ranked
 from search_api.moments import MAX_SEGMENTS_PER_MOMENT, group_by_episode, join_texts, merge_moments
 
 
@@ -63,3 +65,15 @@ def test_groups_keep_episode_order_and_cap_moments_per_episode() -> None:
 def test_the_longest_shared_run_wins_when_words_repeat() -> None:
     assert join_texts(["x a b a b", "a b a b y"]) == "x a b a b y"
     assert join_texts(["a a", "a a a"]) == "a a a"
+
+
+def test_ranked_is_best_first_with_ties_in_id_order_whatever_the_input_order() -> None:
+    chance = random.Random(7)
+    scores = [0.5, 0.25, 0.1, 0.0, -0.1]
+    hits = [
+        SegmentHit(f"p{chance.randrange(40)}", chance.choice(scores), "e", i, 0.0, 1.0)
+        for i in range(200)
+    ]
+    for _ in range(5):
+        chance.shuffle(hits)
+        assert ranked(hits) == sorted(hits, key=lambda h: (-h.score, h.id))

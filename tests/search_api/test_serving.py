@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from embedder.app import create_app as create_embedder
+from podsearch.contract import EmbeddingRecipe
 from podsearch.index_meta import REBUILD, SCHEMA_VERSION
 from tests.loopback import HashBackend, serve
 from tests.support import REPO, free_port
@@ -82,4 +83,20 @@ def test_an_index_of_an_older_schema_stops_podsearch_api_with_one_line(
         f"podsearch-api: the index has schema_version 1, this podsearch reads {SCHEMA_VERSION}: "
         f"{REBUILD}\n"
     )
+    assert done.stdout == ""
+
+
+def test_an_embedder_of_another_model_stops_podsearch_api_with_one_line(index_root: Path) -> None:
+    other = HashBackend(recipe=EmbeddingRecipe(model_id="test/other-model", dimension=256))
+    with serve(create_embedder(other, warm_up=False)) as embedder_url:
+        done = subprocess.run(
+            [SCRIPT],
+            env=api_env(index_root, embedder_url, free_port()),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 1
+    assert done.stderr.startswith("podsearch-api: the embedder serves another recipe")
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
     assert done.stdout == ""

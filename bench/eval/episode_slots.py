@@ -132,7 +132,8 @@ async def ask(service: SearchService, shard: qe.EdgeShard, q: Question) -> Asked
     params = SearchParams(query=q.text, mode=SearchMode.hybrid, limit=K, filters=SearchFilters())
     page = await service.run(params)
     assert page.degraded_reason is None and not page.refilled, "the service as it was"
-    moments, query, ms = page.candidates, page.store_query, {}
+    moments, query = page.candidates, page.store_query
+    ms: dict[str, float] = {}
     episodes = first_episodes(moments[:K], K)
 
     async def each(passages: Passages, limit: int = query.limit, n: int = K) -> Hits:

@@ -18,8 +18,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from podsearch.models import StoreQuery
+from podsearch.models import SparseVector, StoreQuery
 from podsearch.ports import SegmentReader
+from search_api.explain import Explanation, explain_moments
 from search_api.moments import MomentDraft, merge_moments
 from search_api.query_understanding import passages
 from search_api.ranking import boost_named_speakers
@@ -81,3 +82,27 @@ async def refill_first_episodes(
         hits = await reader.search(within_episode(query, episode))
         theirs[episode] = merge_moments(boost_named_speakers(text, hits))
     return refill(moments, theirs), episodes
+
+
+async def explain_page(
+    reader: SegmentReader,
+    fused: StoreQuery,
+    sparse: SparseVector | None,
+    moments: Sequence[MomentDraft],
+    refilled: Sequence[str],
+    strong_cosine: float,
+) -> list[Explanation]:
+    """`explain.explain_moments` of each moment by the store query that ranked it: `fused`, or
+    for a moment of a refilled episode that episode's own search (marked `within_episode`)."""
+    explained: dict[int, Explanation] = {}
+    for episode in (None, *refilled):
+        chosen = [
+            m for m in moments if (m.episode_id if m.episode_id in refilled else None) == episode
+        ]
+        if not chosen:
+            continue
+        query = fused if episode is None else within_episode(fused, episode)
+        got = await explain_moments(reader, query, sparse, chosen, strong_cosine)
+        marked = {"within_episode": episode is not None}
+        explained |= {id(m): e.model_copy(update=marked) for m, e in zip(chosen, got, strict=True)}
+    return [explained[id(m)] for m in moments]

@@ -23,8 +23,8 @@ from podsearch.ports import Embedder, Reranker, SegmentReader
 from podsearch.stores.schema import Bm25Encoder
 from search_api.embedder_link import why_degraded, within_deadline
 from search_api.embedding_cache import QueryEmbeddingCache
-from search_api.episode_slots import refill_first_episodes, within_episode
-from search_api.explain import Explanation, explain_moments
+from search_api.episode_slots import explain_page, refill_first_episodes
+from search_api.explain import Explanation
 from search_api.facets import count_facets
 from search_api.highlight import query_terms, term_pattern
 from search_api.moments import MomentDraft, group_by_episode, merge_moments
@@ -231,27 +231,6 @@ class SearchService:
             reranked,
         )
 
-    async def explain(self, page: Page, query: str) -> list[Explanation]:
-        """Each moment of the page explained by the store query that ranked it: a refilled
-        episode's by the search of that episode alone (`episode_slots`)."""
-        sparse = page.store_query.sparse or self._bm25.query(query)
-        explained: dict[int, Explanation] = {}
-        for episode in (None, *page.refilled):
-            moments = [m for m in page.moments if _refilled(m, page.refilled) == episode]
-            if not moments:
-                continue
-            fused = (
-                page.store_query if episode is None else within_episode(page.store_query, episode)
-            )
-            got = await explain_moments(
-                self.reader, fused, sparse, moments, self.options.strong_cosine
-            )
-            marked = {"within_episode": episode is not None}
-            explained |= {
-                id(m): e.model_copy(update=marked) for m, e in zip(moments, got, strict=True)
-            }
-        return [explained[id(m)] for m in page.moments]
-
     async def search(self, params: SearchParams) -> Body:
         """The response body as plain data (the shape of `schemas.SearchResponse`)."""
         started = time.perf_counter()
@@ -264,7 +243,15 @@ class SearchService:
         }
         explained: list[Explanation | None] = [None] * len(page.moments)
         if params.explain:
-            explained[:] = await self.explain(page, params.query)
+            sparse = page.store_query.sparse or self._bm25.query(params.query)
+            explained[:] = await explain_page(
+                self.reader,
+                page.store_query,
+                sparse,
+                page.moments,
+                page.refilled,
+                self.options.strong_cosine,
+            )
         for m, explanation in zip(page.moments, explained, strict=True):
             shaped[id(m)]["explain"] = explanation.model_dump() if explanation else None
         facets = None
@@ -299,10 +286,6 @@ class SearchService:
             "facets": facets,
             "rerank": page.rerank.body() if page.rerank is not None else None,
         }
-
-
-def _refilled(moment: MomentDraft, refilled: list[str]) -> str | None:
-    return moment.episode_id if moment.episode_id in refilled else None
 
 
 def _ms_since(start: float) -> float:

@@ -57,6 +57,13 @@ class Explanation(BaseModel):
         None, description="The question's BM25 terms against the segment's context."
     )
     relevance: Relevance | None = Field(description="Null for keyword-only searches.")
+    within_episode: bool = Field(
+        False,
+        description="A hybrid search across episodes placed this moment among its episode's "
+        "moments by a search of that episode alone (the first episodes of the list): the "
+        "branches above are that search's, contexts included, and add up to its score there; "
+        "its `score` is the place's.",
+    )
 
 
 def relevance_of(cosine: float | None, strong_cosine: float) -> Relevance | None:

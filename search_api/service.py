@@ -18,12 +18,13 @@ from typing import Any
 
 from podsearch.errors import EmbedderError
 from podsearch.index_meta import IndexMeta
-from podsearch.models import SearchFilters, SegmentPayload, StoreQuery
+from podsearch.models import Passages, SearchFilters, SegmentPayload, StoreQuery
 from podsearch.ports import Embedder, Reranker, SegmentReader
 from podsearch.stores.schema import Bm25Encoder
 from search_api.embedder_link import why_degraded, within_deadline
 from search_api.embedding_cache import QueryEmbeddingCache
-from search_api.explain import Explanation, explain_moments
+from search_api.episode_slots import explain_page, refill_first_episodes
+from search_api.explain import Explanation
 from search_api.facets import count_facets
 from search_api.highlight import query_terms, term_pattern
 from search_api.moments import MomentDraft, group_by_episode, merge_moments
@@ -92,6 +93,7 @@ class Page:
     payloads: dict[str, SegmentPayload]  # of the page's segments (and neighbours, for context)
     candidates: list[MomentDraft]  # every moment built from the fetched segments
     store_query: StoreQuery  # the query that ranked them
+    refilled: list[str]  # episodes whose moments a search of each alone ranked (`episode_slots`)
     rerank: RerankOutcome | None  # None: the stage is off
 
 
@@ -185,6 +187,14 @@ class SearchService:
             if len(items) >= needed or len(hits) < depth or depth >= MAX_DEPTH:
                 break
             depth = min(MAX_DEPTH, 2 * depth)  # many hits merged away: look deeper
+        refilled: list[str] = []
+        across = mode is SearchMode.hybrid and store_query.passages is Passages.segment
+        if across and self.options.refilled_episodes:
+            moments, refilled = await refill_first_episodes(
+                self.reader, store_query, params.query, moments, self.options.refilled_episodes
+            )
+            groups = group_by_episode(moments, params.per_episode) if grouped else None
+            items = groups if groups is not None else moments
         timings.search_ms = _ms_since(started)
         self.metrics.stage.labels("search").observe(timings.search_ms / 1000)
         reranked = None
@@ -217,6 +227,7 @@ class SearchService:
             payloads,
             candidates,
             store_query,
+            refilled,
             reranked,
         )
 
@@ -233,8 +244,13 @@ class SearchService:
         explained: list[Explanation | None] = [None] * len(page.moments)
         if params.explain:
             sparse = page.store_query.sparse or self._bm25.query(params.query)
-            explained[:] = await explain_moments(
-                self.reader, page.store_query, sparse, page.moments, self.options.strong_cosine
+            explained[:] = await explain_page(
+                self.reader,
+                page.store_query,
+                sparse,
+                page.moments,
+                page.refilled,
+                self.options.strong_cosine,
             )
         for m, explanation in zip(page.moments, explained, strict=True):
             shaped[id(m)]["explain"] = explanation.model_dump() if explanation else None

@@ -19,6 +19,13 @@ class ApiOptions(BaseModel):
     max_offset: int = Field(1000, ge=0)
     per_episode: int = Field(3, ge=1, le=20, description="group_by=episode: moments per episode.")
     rrf_k: int = Field(60, ge=1, description="RRF constant: larger flattens rank differences.")
+    refilled_episodes: int = Field(
+        0,
+        ge=0,
+        le=10,
+        description="Hybrid searches across episodes: the first N episodes' places take the "
+        "moments a search of that episode alone ranks (one more store query each); 0: off.",
+    )
     embed_deadline_s: float = Field(
         3.0, gt=0, description="Bound on a query embedding, retries included; then keyword only."
     )

@@ -57,15 +57,19 @@ async def eval_reranker(url: str | None) -> AsyncIterator[RemoteEmbedder | None]
 
 @asynccontextmanager
 async def open_service(
-    index: Path, embedder: Embedder, reranker: Reranker | None = None, rerank_depth: int = 0
+    index: Path,
+    embedder: Embedder,
+    reranker: Reranker | None = None,
+    rerank_depth: int = 0,
+    **options: object,
 ) -> AsyncIterator[SearchService]:
     """The service as the API runs it; with `reranker`, its rerank stage on `rerank_depth`
-    moments."""
+    moments; `options` change its `ApiOptions`."""
     reader = EdgeReader(index)
     depth = rerank_depth if reranker is not None else 0
-    options = OPTIONS.model_copy(update={"rerank_depth": depth, "rerank_deadline_s": 600})
+    changed = {**options, "rerank_depth": depth, "rerank_deadline_s": 600}
     try:
-        yield SearchService(embedder, reader, options, reranker=reranker)
+        yield SearchService(embedder, reader, OPTIONS.model_copy(update=changed), reranker=reranker)
     finally:
         await reader.close()
 

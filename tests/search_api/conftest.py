@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -15,7 +16,7 @@ from podsearch.settings import StoreSettings
 from podsearch.stores.edge import EdgeReader
 from podsearch.stores.generations import GenerationDir
 from search_api.app import create_app
-from search_api.settings import ApiSettings
+from search_api.settings import ApiOptions, ApiSettings
 from tests.fakes import HashEmbedder
 from tests.support import index_sample
 
@@ -30,14 +31,23 @@ def embedder() -> HashEmbedder:
     return HashEmbedder()
 
 
-@pytest.fixture
-async def client(index_root: Path, embedder: HashEmbedder) -> AsyncIterator[httpx.AsyncClient]:
-    settings = ApiSettings(store=StoreSettings(path=index_root))
+@asynccontextmanager
+async def api_client(
+    index_root: Path, embedder: HashEmbedder, options: ApiOptions | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client over the real app on `index_root`, with `options` (the defaults if none)."""
+    settings = ApiSettings(store=StoreSettings(path=index_root), api=options or ApiOptions())
     app = create_app(settings, embedder=embedder, reader=EdgeReader(index_root))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
             yield client
+
+
+@pytest.fixture
+async def client(index_root: Path, embedder: HashEmbedder) -> AsyncIterator[httpx.AsyncClient]:
+    async with api_client(index_root, embedder) as client:
+        yield client
 
 
 @pytest.fixture

@@ -3,7 +3,9 @@
 Builds an Edge index of Changelog episodes (real transcripts, real segmenter and BM25; vectors
 from the tests' hashing embedder, 384-d like MiniLM, so no model time pollutes the figures),
 then measures in one run, the API of `--before` (git revisions) served beside this checkout's:
-  baseline  today's raw store query for one page: 100 candidates with full payloads
+  baseline  today's raw store query for one page: 100 candidates with full payloads, on a copy
+            of the index configured as indexes were before (the engine's own search threads)
+  old here  the same query on the index as this checkout builds it
   store     the store part of a page now: slim ranking query + one fetch of the page's segments
   in-proc   GET /search through the ASGI app in-process (validation, cache, merge, JSON)
   http      GET /search over loopback HTTP to uvicorn processes served as `podsearch-api` serves
@@ -20,6 +22,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -65,6 +68,17 @@ async def build_index(root: Path, episodes: int) -> int:
     return report.segments
 
 
+def as_built_before(root: Path, into: Path) -> Path:
+    """A copy of the index whose shard config lacks `max_search_threads`, as indexes were
+    built before it was set: the engine then searches with its default pool of threads."""
+    shutil.copytree(root, into)
+    for config in into.glob("**/edge_config.json"):
+        settings = json.loads(config.read_text())
+        settings.pop("max_search_threads", None)
+        config.write_text(json.dumps(settings))
+    return into
+
+
 def questions(count: int) -> list[str]:
     golden = REPO / "bench" / "golden" / "changelog.jsonl"
     asked = [json.loads(line)["question"] for line in golden.read_text().splitlines()]
@@ -72,12 +86,14 @@ def questions(count: int) -> list[str]:
 
 
 class StorePaths:
-    """The store's part of one page, old and new, on one index: `old` is today's raw store
-    query (100 candidates, full payloads), `page` the store part of a page now (ids and scores,
-    places, one fetch of the page's segments). Each returns the seconds it took."""
+    """The store's part of one page, old and new: `old` is today's raw store query (100
+    candidates, full payloads) on the index as built before (`before`), `old_here` the same on
+    `root`, `page` the store part of a page now (ids and scores, places, one fetch of the page's
+    segments) on `root`. Each returns the seconds it took."""
 
-    def __init__(self, root: Path, asked: list[str]) -> None:
-        self.reader, self.before = EdgeReader(root), FullPayloadReader(root)
+    def __init__(self, root: Path, before: Path, asked: list[str]) -> None:
+        self.reader, self.before = EdgeReader(root), FullPayloadReader(before)
+        self.here = FullPayloadReader(root)
         embedder, bm25 = HashEmbedder(DIM), Bm25Encoder()
         depth = depth_for(11, 1)  # what the API fetches for limit=10, offset=0
         self.queries = {
@@ -88,6 +104,11 @@ class StorePaths:
     async def old(self, question: str) -> float:
         started = time.perf_counter()
         await self.before.search(self.queries[question])
+        return time.perf_counter() - started
+
+    async def old_here(self, question: str) -> float:
+        started = time.perf_counter()
+        await self.here.search(self.queries[question])
         return time.perf_counter() - started
 
     async def page(self, question: str) -> float:
@@ -112,6 +133,7 @@ class StorePaths:
     async def close(self) -> None:
         await self.reader.close()
         await self.before.close()
+        await self.here.close()
 
 
 def app_for(root: Path) -> object:
@@ -207,21 +229,22 @@ async def main(args: argparse.Namespace) -> None:
             for i, name in enumerate(args.before)
         ]
         asked = questions(args.queries)
-        store = StorePaths(root, asked)
+        store = StorePaths(root, as_built_before(root, Path(tmp) / "index-before"), asked)
         cold = [await store.page(q) for q in store.queries]  # places not read yet: first asks
         in_process = await time_in_process(root, asked)
         labelled = [*others, ("new", REPO)]
         servers = [start_server(root, source) for _, source in labelled]
         connections = [Connection(url) for _, url in servers]
         try:
-            timers = [store.old, store.page, *(http_timer(c) for c in connections)]
-            old, new, *latencies = await time_in_turn(timers, asked, args.repeat)
+            timers = [store.old, store.old_here, store.page, *(http_timer(c) for c in connections)]
+            old, here, new, *latencies = await time_in_turn(timers, asked, args.repeat)
             base, base99 = percentiles(old)
             print(
                 f"{'baseline':22s} p50 {base * 1e3:7.2f} ms  p99 {base99 * 1e3:7.2f} ms"
                 f"  (today's raw store query: 100 full payloads; best of {args.repeat} per query,"
                 f" all paths below asked in turn)  ({load_avg()})"
             )
+            report("old read, this index", here, base)
             report("store part of a page", new, base)
             report("  (first asks)", cold, base)
             report("in-proc API (new)", in_process, base)

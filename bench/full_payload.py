@@ -15,17 +15,18 @@ from bench.shards import live_shard
 from podsearch.episodes import RECORD_FIELD
 from podsearch.models import SegmentHit, SegmentPayload, StoreQuery
 from podsearch.stores import plan
-from podsearch.stores.edge import EdgeReader, _request
+from podsearch.stores.edge import EdgeReader, _filter, _request
 
 
 def full_request(search: plan.SearchPlan) -> qe.QueryRequest:
-    """podsearch's request for `search`, reading whole payloads as it used to."""
+    """podsearch's request for `search`, reading whole payloads and filtering the fusion too
+    (the prefetches filter already), as it used to."""
     slim = _request(search)
     return qe.QueryRequest(
         query=slim.query,
         prefetches=slim.prefetches,
         limit=slim.limit,
-        filter=slim.filter,
+        filter=_filter(search.where),
         score_threshold=slim.score_threshold,
         with_payload=True,
     )

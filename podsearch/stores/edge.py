@@ -64,6 +64,10 @@ def _write_json_atomically(path: Path, data: Any) -> None:
 
 
 def _shard_config(meta: IndexMeta) -> qe.EdgeConfig:
+    """`max_search_threads=1`: a query's segments are searched one after the other on one
+    thread. Handing sub-millisecond segment searches to a pool of threads costs more than
+    running them in parallel saves, at one client and at several (bench/RESULTS.md); the
+    answers are the same. It is kept in the shard's config, so a reader inherits it."""
     dense = qe.EdgeVectorParams(size=meta.recipe.dimension, distance=qe.Distance.Cosine)
     sparse = qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)
     return qe.EdgeConfig(
@@ -71,6 +75,7 @@ def _shard_config(meta: IndexMeta) -> qe.EdgeConfig:
         sparse_vectors={SPARSE: sparse, CONTEXT_SPARSE: sparse},
         hnsw_config=qe.HnswIndexConfig(m=16, ef_construct=100, full_scan_threshold=10_000),
         wal_enabled=False,
+        max_search_threads=1,
     )
 
 
@@ -444,15 +449,16 @@ def _nearest(branch: plan.Branch) -> Any:
 
 
 def _request(search: plan.SearchPlan) -> qe.QueryRequest:
+    """A fused query filters only its prefetches: RRF ranks what they return, all of which
+    passed the filter already, so the same filter again on the fusion only costs time."""
     flt = _filter(search.where)
     common: dict[str, Any] = {
         "limit": search.limit,
-        "filter": flt,
         "with_payload": False,  # places come from `PlaceTable`
         "score_threshold": search.score_threshold,
     }
     if not search.fused:
-        return qe.QueryRequest(query=_nearest(search.branches[0]), **common)
+        return qe.QueryRequest(query=_nearest(search.branches[0]), filter=flt, **common)
     prefetches = [
         qe.Prefetch(limit=search.prefetch_limit, query=_nearest(branch), filter=flt)
         for branch in search.branches

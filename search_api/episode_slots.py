@@ -6,8 +6,8 @@ segment's context (`query_understanding.passages`), but asked across episodes th
 in other episodes' talk about the same subject. With `ApiOptions.refilled_episodes` = n, the
 across ranking keeps the places, and the places of its first n episodes take, in order, the
 moments a hybrid search of that episode alone returns. Measured (`bench.eval.episode_slots`,
-n = 1, the default): hybrid MRR@10 across Changelog 0.811 -> 0.861, qmsum-val 0.461 -> 0.462
-(flat), episode MRR unchanged, for one more store query (~+0.5 ms of a repeated search).
+n = 1): hybrid MRR@10 across Changelog 0.811 -> 0.861, qmsum-val 0.461 -> 0.462 (flat), episode
+MRR unchanged, for one more store query (+0.6 ms, ~+23% of a repeated search): off by default.
 
 The list is a function of the candidates alone (not of the page's offset or size), so the pages
 a cursor walks are cut from one list.

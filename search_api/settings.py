@@ -20,7 +20,7 @@ class ApiOptions(BaseModel):
     per_episode: int = Field(3, ge=1, le=20, description="group_by=episode: moments per episode.")
     rrf_k: int = Field(60, ge=1, description="RRF constant: larger flattens rank differences.")
     refilled_episodes: int = Field(
-        1,
+        0,
         ge=0,
         le=10,
         description="Hybrid searches across episodes: the first N episodes' places take the "

@@ -4,14 +4,14 @@
     python -m bench.eval.episode_slots --corpus changelog --episodes 49
 
 Hybrid searches across episodes, on the index `make eval` built (question vectors from its
-cache). `before` is `SearchService` with `search_api.episode_slots` off; every other row
+cache). `before` is `SearchService` as served (`search_api.episode_slots` off); every other row
 keeps which episode each place of its moment list holds, so episode MRR stays, and changes which
 of that episode's moments take them:
 
 - refill: the places of the first n episodes take the moments a hybrid search of that episode
   alone returns (its context branches too, `query_understanding.passages`; 100 hits, or fewer),
-  one more store query per episode. The served default (`PODSEARCH_API__REFILLED_EPISODES=1`,
-  `WITHIN_HITS` hits) is checked against `SearchService` as configured by default.
+  one more store query per episode. The opt-in (`PODSEARCH_API__REFILLED_EPISODES=1`, 50 hits)
+  is checked against `SearchService` with it on.
 - permute: the same searches only order the episode's own candidate moments (a moment's key is
   the best rank of its segments there; moments it missed keep their order, after the others).
 - cheaper single searches in place of one per episode: the within plan over the first page's
@@ -46,14 +46,13 @@ from search_api.moments import MomentDraft, merge_moments
 from search_api.ranking import boost_named_speakers
 from search_api.schemas import SearchMode
 from search_api.service import SearchParams, SearchService
-from search_api.settings import ApiOptions
 
-SERVED = ApiOptions().refilled_episodes  # the default, measured against `SearchService`
+OPT_IN = 1  # `PODSEARCH_API__REFILLED_EPISODES` measured against `SearchService`
 HEADERS = ["variant", f"MRR@{K}", "change", "95% interval", "up", "down", "sum of RR change"]
 HEADERS += [f"Recall@{K}", f"nDCG@{K}", "episode MRR", "moment s", "extra ms"]
 Hits = dict[str, list[SegmentHit]]  # episode -> ranked hits
 T = TypeVar("T")
-SHALLOW = (20, 30, 50)  # fewer hits asked of each episode's search than its 100
+SHALLOW = (20, 30, WITHIN_HITS)  # fewer hits asked of each episode's search than its 100
 
 
 @dataclass
@@ -212,7 +211,7 @@ def variants() -> dict[str, Variant]:
     for limit in SHALLOW:
         for n in (1, 2):
             name = f"refill, first {n} episode{'s' * (n > 1)}, {limit} hits each"
-            name += " (served)" * ((n, limit) == (SERVED, WITHIN_HITS))
+            name += " (the opt-in)" * ((n, limit) == (OPT_IN, WITHIN_HITS))
             out[name] = (
                 lambda a, n=n, limit=limit: refilled(a.moments, first(n, a.shallow[limit])),
                 lambda a, n=n, limit=limit: (
@@ -263,13 +262,13 @@ async def run(args: argparse.Namespace, url: str) -> None:
             for q in questions[:20]:  # warm up: the first pass reads the shard from disk
                 await ask(service, shard, q)
             asked = [await ask(service, shard, q) for q in questions]
-        async with open_service(index, embedder, refilled_episodes=SERVED) as service:
+        async with open_service(index, embedder, refilled_episodes=OPT_IN) as service:
             served = await run_questions(service, questions, SearchMode.hybrid)
     shard.close()
     rows, baseline = [], None
     for name, (order, cost) in variants().items():
         got = [_spans(order(a)) for a in asked]
-        if "(served)" in name:
+        if "(the opt-in)" in name:
             same = sum(g == s for g, s in zip(got, served, strict=True))
             print(f"{name} = SearchService in {same}/{len(questions)}", flush=True)
         judged = [list(q.answers) for q in questions]

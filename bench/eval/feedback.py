@@ -31,7 +31,7 @@ import qdrant_edge as qe
 from bench.eval.build import prepare_index
 from bench.eval.corpus import Question, read_questions
 from bench.eval.metrics import K, Span, gains, reciprocal_rank, score
-from bench.eval.run import FUSED_ONLY, eval_embedder, open_service
+from bench.eval.run import eval_embedder, open_service
 from bench.eval.tool import chosen_corpus, run_tool, tool_parser
 from bench.report import machine, table
 from bench.shards import live_shard
@@ -232,7 +232,7 @@ async def run(args: argparse.Namespace, url: str) -> None:
         index = await prepare_index(corpus, chunker, args.cache, embedder)
         shard = live_shard(index)
         try:
-            async with open_service(index, embedder, **FUSED_ONLY) as service:
+            async with open_service(index, embedder) as service:
                 report = await measure(
                     Lab(service, shard), read_questions(corpus.questions), VARIANTS
                 )

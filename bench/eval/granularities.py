@@ -31,7 +31,7 @@ from bench.eval.context_shard import MEAN, ctx_dense, ctx_sparse, open_context_s
 from bench.eval.corpus import Question, read_questions
 from bench.eval.feedback import compared
 from bench.eval.metrics import K, Span, gains, reciprocal_rank, score
-from bench.eval.run import FUSED_ONLY, eval_embedder, open_service, run_questions
+from bench.eval.run import eval_embedder, open_service, run_questions
 from bench.eval.tool import chosen_corpus, run_tool, tool_parser
 from bench.report import machine, table
 from bench.shards import live_shard
@@ -227,7 +227,7 @@ async def run(args: argparse.Namespace, url: str) -> None:
             sparse = qe.SparseVector(indices=words.indices, values=words.values)
             topic = vectors[1] if len(vectors) > 1 else None
             asked.append(Asked(q, vectors[0], topic, sparse, reading.keyword_weight))
-        async with open_service(index, embedder, **FUSED_ONLY) as service:
+        async with open_service(index, embedder) as service:
             served = await run_questions(service, questions, SearchMode.hybrid)
     rankers = variants(ctx, today, other, widths, k)
     for a in asked:  # warm up: the first pass reads the shards from disk

@@ -24,7 +24,7 @@ import numpy as np
 from bench.eval.build import prepare_index
 from bench.eval.corpus import Question, read_questions
 from bench.eval.metrics import K, Span, gains, reciprocal_rank, score
-from bench.eval.run import FUSED_ONLY, eval_embedder, open_service
+from bench.eval.run import eval_embedder, open_service
 from bench.eval.tool import chosen_corpus, run_tool, tool_parser
 from bench.report import machine, table
 from podsearch.index_meta import ChunkerConfig
@@ -194,7 +194,7 @@ async def run(args: argparse.Namespace, url: str) -> None:
     questions = read_questions(corpus.questions)
     async with eval_embedder(url, args.cache) as embedder:
         index = await prepare_index(corpus, chunker, args.cache, embedder)
-        async with open_service(index, embedder, **FUSED_ONLY) as service:
+        async with open_service(index, embedder) as service:
             for scope in ("across", "within"):
                 rows = await compare(service, questions, scope == "within", args.depth)
                 print(f"\n{corpus.label(chunker)}, {scope}, {len(questions)} questions")

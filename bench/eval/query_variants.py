@@ -25,7 +25,7 @@ from bench.eval.build import prepare_index
 from bench.eval.corpus import REPO, Question, changelog, qmsum, read_questions
 from bench.eval.embedder_process import local_embedder
 from bench.eval.metrics import K, Span, gains, reciprocal_rank, score
-from bench.eval.run import FUSED_ONLY, eval_embedder, open_service, run_questions
+from bench.eval.run import eval_embedder, open_service, run_questions
 from bench.report import table
 from bench.shards import live_shard
 from podsearch.index_meta import ChunkerConfig
@@ -290,7 +290,7 @@ async def compare(args: argparse.Namespace) -> None:
                 }
             )
             vectors = dict(zip(texts, await embedder.embed(texts, "query"), strict=True))
-            async with open_service(index, embedder, **FUSED_ONLY) as service:
+            async with open_service(index, embedder) as service:
                 served = await run_questions(service, questions, SearchMode.hybrid)
             shard = live_shard(index)
             try:

@@ -55,11 +55,6 @@ async def eval_reranker(url: str | None) -> AsyncIterator[RemoteEmbedder | None]
         yield reranker
 
 
-# The lab tools that replay the across fusion in Python compare with the service as it ranks
-# before the episode refill (`search_api.episode_slots`) re-orders the first episode's moments.
-FUSED_ONLY: dict[str, object] = {"refilled_episodes": 0}
-
-
 @asynccontextmanager
 async def open_service(
     index: Path,

@@ -32,7 +32,7 @@ from bench.eval.corpus import Corpus, Question, read_questions
 from bench.eval.fusion import weighted_request
 from bench.eval.metrics import K, Span, score
 from bench.eval.naive import NaiveIndex, passages
-from bench.eval.run import FUSED_ONLY, eval_embedder, open_service, run_questions
+from bench.eval.run import eval_embedder, open_service, run_questions
 from bench.eval.tool import chosen_corpus, run_tool, tool_parser
 from bench.report import machine, table
 from bench.shards import live_shard
@@ -176,7 +176,7 @@ async def served_rows(
     index: Path, embedder: Embedder, qs: list[Question], tag: str
 ) -> list[list[object]]:
     rows = []
-    async with open_service(index, embedder, **FUSED_ONLY) as service:
+    async with open_service(index, embedder) as service:
         for scope in ("across", "within"):
             for mode in (SearchMode.semantic, SearchMode.hybrid):
                 res = await run_questions(service, qs, mode, within=scope == "within")

@@ -11,13 +11,12 @@ import pytest
 from bench.eval.corpus import SAMPLE_CORPUS, read_questions
 from bench.eval.failures import explain_failure
 from bench.eval.feedback import Lab, Variant, compared, expand, ranked_moments, rocchio
-from bench.eval.run import FUSED_ONLY, run_questions
+from bench.eval.run import run_questions
 from bench.shards import live_shard
 from podsearch.models import SparseVector
 from podsearch.stores.edge import EdgeReader
 from search_api.schemas import SearchMode
 from search_api.service import SearchService
-from search_api.settings import ApiOptions
 from tests.fakes import HashEmbedder
 from tests.search_api.test_moments import hit
 from tests.support import index_sample
@@ -68,7 +67,7 @@ async def test_the_lab_baseline_answers_as_the_service_and_feedback_changes_answ
     embedder = HashEmbedder()
     reader, shard = EdgeReader(sample_index), live_shard(sample_index)
     try:
-        service = SearchService(embedder, reader, ApiOptions(**FUSED_ONLY))
+        service = SearchService(embedder, reader)
         served = await run_questions(service, QUESTIONS, SearchMode.hybrid)
         lab = Lab(service, shard)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from bench.eval.corpus import SAMPLE_CORPUS, read_questions
 from bench.eval.fusion import weighted_hybrid
-from bench.eval.run import FUSED_ONLY, run_questions
+from bench.eval.run import run_questions
 from bench.shards import live_shard
 from indexer.pipeline import Indexer
 from podsearch.index_meta import ChunkerConfig
@@ -15,7 +15,6 @@ from podsearch.stores.edge import EdgeReader, EdgeWriter
 from podsearch.stores.schema import Bm25Encoder
 from search_api.schemas import SearchMode
 from search_api.service import SearchService
-from search_api.settings import ApiOptions
 from tests.fakes import HashEmbedder
 
 
@@ -28,8 +27,7 @@ async def test_equal_weights_reproduce_the_service_and_other_weights_reorder(
     await writer.close()
     questions = read_questions(SAMPLE_CORPUS.questions)
     reader = EdgeReader(tmp_path)
-    service = SearchService(embedder, reader, ApiOptions(**FUSED_ONLY))
-    served = await run_questions(service, questions, SearchMode.hybrid)
+    served = await run_questions(SearchService(embedder, reader), questions, SearchMode.hybrid)
     await reader.close()
 
     shard = live_shard(tmp_path)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bench.eval.corpus import SAMPLE_CORPUS, read_questions
 from bench.eval.query_variants import VARIANTS, ask_all
-from bench.eval.run import FUSED_ONLY, run_questions
+from bench.eval.run import run_questions
 from bench.shards import live_shard
 from indexer.pipeline import Indexer
 from podsearch.index_meta import ChunkerConfig
@@ -15,7 +15,6 @@ from podsearch.manifest import read_manifest
 from podsearch.stores.edge import EdgeReader, EdgeWriter
 from search_api.schemas import SearchMode
 from search_api.service import SearchService
-from search_api.settings import ApiOptions
 from tests.fakes import HashEmbedder
 
 
@@ -33,7 +32,7 @@ async def test_the_service_variant_reproduces_the_service(tmp_path: Path) -> Non
     ]
     questions = sample + [replace(q, text=t) for q, t in zip(sample, asked, strict=False)]
     reader = EdgeReader(tmp_path)
-    service = SearchService(embedder, reader, ApiOptions(**FUSED_ONLY))
+    service = SearchService(embedder, reader)
     shard = live_shard(tmp_path)
     try:
         answers = {}

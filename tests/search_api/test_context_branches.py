@@ -14,7 +14,6 @@ from podsearch.stores.schema import CONTEXT_DENSE, CONTEXT_SPARSE, DENSE, SPARSE
 from search_api.explain import explain_moments
 from search_api.schemas import SearchMode
 from search_api.service import SearchParams, SearchService
-from search_api.settings import ApiOptions
 from tests.fakes import HashEmbedder
 
 QUESTION = "Summarize the discussion about on-call burnout"
@@ -46,9 +45,7 @@ BRANCHES = {  # `Explanation` field -> the vectors it asks
 async def test_only_a_hybrid_search_of_one_episode_asks_the_contexts(
     index_root: Path, mode: SearchMode, filters: SearchFilters, spaces: list[str]
 ) -> None:
-    # the first episode's places refilled across episodes are `test_episode_slots`'s subject
-    options = ApiOptions(refilled_episodes=0)
-    service = SearchService(HashEmbedder(), EdgeReader(index_root), options)
+    service = SearchService(HashEmbedder(), EdgeReader(index_root))
     page = await service.run(SearchParams(QUESTION, mode, limit=5, filters=filters))
     query = page.store_query
     explained = await explain_moments(service.reader, query, query.sparse, page.moments, 0.5)

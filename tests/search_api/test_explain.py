@@ -3,26 +3,13 @@ score, and a relevance label that follows the calibrated cosine threshold."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import httpx
 import pytest
 
 from search_api.settings import ApiOptions
-from tests.fakes import HashEmbedder
-from tests.search_api.conftest import api_client
 from tests.search_api.test_search_features import get
 
 STRONG = ApiOptions().strong_cosine
-
-
-@pytest.fixture
-async def client(index_root: Path, embedder: HashEmbedder) -> AsyncIterator[httpx.AsyncClient]:
-    """Every moment placed by the fused query it explains: the moments of a search across
-    episodes that its first episode's own search placed are `test_episode_slots`'s subject."""
-    async with api_client(index_root, embedder, ApiOptions(refilled_episodes=0)) as client:
-        yield client
 
 
 async def test_hybrid_moments_say_what_each_branch_added(client: httpx.AsyncClient) -> None:

@@ -7,7 +7,8 @@ in other episodes' talk about the same subject. With `ApiOptions.refilled_episod
 across ranking keeps the places, and the places of its first n episodes take, in order, the
 moments a hybrid search of that episode alone returns. Measured (`bench.eval.episode_slots`,
 n = 1): hybrid MRR@10 across Changelog 0.811 -> 0.861, qmsum-val 0.461 -> 0.462 (flat), episode
-MRR unchanged, for one more store query (+0.6 ms, ~+23% of a repeated search): off by default.
+MRR unchanged, for one more store query (~0.5 ms, +22-25% of a repeated search's p50, a fifth
+less throughput at 16 clients on 2 cores): off by default.
 
 The list is a function of the candidates alone (not of the page's offset or size), so the pages
 a cursor walks are cut from one list.
@@ -94,13 +95,11 @@ async def explain_page(
 ) -> list[Explanation]:
     """`explain.explain_moments` of each moment by the store query that ranked it: `fused`, or
     for a moment of a refilled episode that episode's own search (marked `within_episode`)."""
+    by_search: dict[str | None, list[MomentDraft]] = {}  # None: the fused query
+    for m in moments:
+        by_search.setdefault(m.episode_id if m.episode_id in refilled else None, []).append(m)
     explained: dict[int, Explanation] = {}
-    for episode in (None, *refilled):
-        chosen = [
-            m for m in moments if (m.episode_id if m.episode_id in refilled else None) == episode
-        ]
-        if not chosen:
-            continue
+    for episode, chosen in by_search.items():
         query = fused if episode is None else within_episode(fused, episode)
         got = await explain_moments(reader, query, sparse, chosen, strong_cosine)
         marked = {"within_episode": episode is not None}

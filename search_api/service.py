@@ -182,9 +182,8 @@ class SearchService:
             )
             hits = await self.reader.search(store_query)
             moments = merge_moments(boost_named_speakers(params.query, hits))
-            groups = group_by_episode(moments, params.per_episode) if grouped else None
-            items: list[Any] = groups if groups is not None else moments
-            if len(items) >= needed or len(hits) < depth or depth >= MAX_DEPTH:
+            found = group_by_episode(moments, params.per_episode) if grouped else moments
+            if len(found) >= needed or len(hits) < depth or depth >= MAX_DEPTH:
                 break
             depth = min(MAX_DEPTH, 2 * depth)  # many hits merged away: look deeper
         refilled: list[str] = []
@@ -193,19 +192,17 @@ class SearchService:
             moments, refilled = await refill_first_episodes(
                 self.reader, store_query, params.query, moments, self.options.refilled_episodes
             )
-            groups = group_by_episode(moments, params.per_episode) if grouped else None
-            items = groups if groups is not None else moments
         timings.search_ms = _ms_since(started)
         self.metrics.stage.labels("search").observe(timings.search_ms / 1000)
         reranked = None
         if self.options.rerank_depth:
             started = time.perf_counter()
             moments, reranked = await self.rerank_stage.run(params.query, moments, bool(reason))
-            groups = group_by_episode(moments, params.per_episode) if grouped else None
-            items = groups if groups is not None else moments
             timings.rerank_ms = _ms_since(started)
             self.metrics.stage.labels("rerank").observe(timings.rerank_ms / 1000)
-        candidates = moments
+        candidates = moments  # in their final order: refilled, reranked, then grouped
+        groups = group_by_episode(moments, params.per_episode) if grouped else None
+        items: list[Any] = groups if groups is not None else moments
         has_more = len(items) > params.offset + params.limit
         page = items[params.offset : params.offset + params.limit]
         if groups is not None:

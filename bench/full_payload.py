@@ -1,7 +1,8 @@
 """The read path the API had before the slim ranking pass, kept only as a reference for the
 equality test and `bench.api_overhead`: one ranked query returning every candidate's full
 payload (the same query plan, only `with_payload=True`), the page's payloads taken from those
-hits, and context neighbours from a full scan rather than one fetch by derived point id."""
+hits, and context neighbours from a full scan rather than one fetch by derived point id. It also
+reads an index built before point ids were integers (`bench.api_overhead`'s baseline)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import qdrant_edge as qe
 
 from bench.shards import live_shard
 from podsearch.episodes import RECORD_FIELD
-from podsearch.models import SegmentHit, SegmentPayload, StoreQuery
+from podsearch.models import SegmentHit, SegmentPayload, StoreQuery, point_text
 from podsearch.stores import plan
 from podsearch.stores.edge import EdgeReader, _filter, _request
 
@@ -32,6 +33,11 @@ def full_request(search: plan.SearchPlan) -> qe.QueryRequest:
     )
 
 
+def _text(point_id: object) -> str:
+    """An integer id (`models.point_number`) as podsearch writes it; a UUID (schema 2) as text."""
+    return point_text(point_id) if isinstance(point_id, int) else str(point_id)
+
+
 class FullPayloadReader:
     """The pre-slim read path (reference only): full payloads of all candidates, one query."""
 
@@ -41,7 +47,7 @@ class FullPayloadReader:
         self._seen: dict[str, SegmentPayload] = {}
         records, _ = self._shard.scroll(qe.ScrollRequest(limit=100_000, with_payload=True))
         self.stored = {
-            str(r.id): SegmentPayload.from_dict(r.payload)
+            _text(r.id): SegmentPayload.from_dict(r.payload)
             for r in records
             if r.payload and RECORD_FIELD not in r.payload  # episode records are not segments
         }
@@ -54,8 +60,8 @@ class FullPayloadReader:
         if search is None:
             return []
         points = self._shard.query(full_request(search))
-        self._seen = {str(p.id): SegmentPayload.from_dict(p.payload or {}) for p in points}
-        return plan.ranked(plan.hit(p.id, p.score, p.payload) for p in points)
+        self._seen = {_text(p.id): SegmentPayload.from_dict(p.payload or {}) for p in points}
+        return plan.ranked(plan.hit(_text(p.id), p.score, p.payload) for p in points)
 
     async def fetch(self, ids: Sequence[str]) -> dict[str, SegmentPayload]:
         """Every stored payload, whichever ids were asked for (so the service's choice of ids

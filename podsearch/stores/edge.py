@@ -11,7 +11,6 @@ import json
 import logging
 import os
 import shutil
-import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
@@ -28,6 +27,7 @@ from podsearch.models import (
     SegmentPoint,
     SparseVector,
     StoreQuery,
+    point_text,
 )
 from podsearch.sponsors import AD_FIELD, StoredSegment
 from podsearch.stores import plan
@@ -130,6 +130,9 @@ class EdgeWriter:
         self, episode_id: str, fingerprint: str, points: Sequence[SegmentPoint]
     ) -> None:
         shard = self._open_shard
+        ids = [p.id for p in points] + [record_point_id(episode_id)]
+        held = shard.retrieve([int(i) for i in ids], with_payload=["episode_id"], with_vector=False)
+        plan.check_new_ids(episode_id, ids, ((r.payload or {}).get("episode_id") for r in held))
         shard.update(qe.UpdateOperation.delete_points_by_filter(_episode_filter(episode_id)))
         shard.update(qe.UpdateOperation.upsert_points([_to_point(p) for p in points]))
         shard.flush()
@@ -139,7 +142,8 @@ class EdgeWriter:
         self._dirty = True
 
     async def replace_record(self, record: EpisodeRecord) -> None:
-        point = qe.Point(id=record_point_id(record.episode_id), vector={}, payload=record.payload())
+        point_id = int(record_point_id(record.episode_id))
+        point = qe.Point(id=point_id, vector={}, payload=record.payload())
         self._open_shard.update(qe.UpdateOperation.upsert_points([point]))
         self._open_shard.flush()
         self._dirty = True
@@ -157,7 +161,7 @@ class EdgeWriter:
                     with_payload=plan.STORED_KEYS,
                 )
             )
-            found += [plan.stored(r.id, r.payload) for r in records]
+            found += [plan.stored(_text(r.id), r.payload) for r in records]
             if offset is None:
                 return found
 
@@ -166,7 +170,7 @@ class EdgeWriter:
             return
         shard = self._open_shard
         for value in (True, False):
-            ids: list[Any] = [point_id for point_id, flag in flags.items() if flag is value]
+            ids: list[Any] = [int(point_id) for point_id, flag in flags.items() if flag is value]
             if ids:
                 shard.update(qe.UpdateOperation.set_payload(ids, {AD_FIELD: int(value)}))
         shard.flush()
@@ -315,8 +319,8 @@ class EdgeReader:
         """Inline: a lookup by id costs tens of microseconds whatever the index size, less
         than handing it to a thread (measured in bench/RESULTS.md)."""
         shard, _ = self._live()
-        records = shard.retrieve(list(ids), with_payload=True, with_vector=False)
-        return plan.payloads((r.id, r.payload) for r in records)
+        records = shard.retrieve([int(i) for i in ids], with_payload=True, with_vector=False)
+        return plan.payloads((_text(r.id), r.payload) for r in records)
 
     async def generation(self) -> str:
         self._live()
@@ -335,7 +339,7 @@ class EdgeReader:
 
     async def episode_record(self, episode_id: str) -> EpisodeRecord | None:
         shard, _ = self._live()
-        found = shard.retrieve([record_point_id(episode_id)], True, False)
+        found = shard.retrieve([int(record_point_id(episode_id))], True, False)
         return EpisodeRecord.from_payload(dict(found[0].payload or {})) if found else None
 
     async def excerpt(
@@ -367,16 +371,21 @@ def _generation_meta(folder: Path) -> IndexMeta:
 
 def _rank(shard: qe.EdgeShard, places: PlaceTable, request: qe.QueryRequest) -> list[SegmentHit]:
     """Ids and scores from the engine, places from the table (read once per point). Point ids
-    are UUIDs (`models.point_id`): their integers key the table, cheaper than their text."""
-    points: list[Any] = shard.query(request)  # ids typed as the UUIDs they are
-    scored = [(p.id.int, p.score) for p in points]
+    are integers (`models.point_number`): they key the table, which keeps each one's text."""
+    points: list[Any] = shard.query(request)
+    scored = [(p.id, p.score) for p in points]
 
     def read(keys: list[int]) -> list[tuple[int, str, Any]]:
-        ids: list[Any] = [uuid.UUID(int=key) for key in keys]
+        ids: list[Any] = keys  # the stub's list of any kind of id
         records = shard.retrieve(ids, with_payload=list(plan.RANK_KEYS), with_vector=False)
-        return [(cast(uuid.UUID, r.id).int, str(r.id), r.payload) for r in records]
+        return [(cast(int, r.id), _text(r.id), r.payload) for r in records]
 
     return plan.ranked(places.hits(scored, read))
+
+
+def _text(point_id: object) -> str:
+    """A point id as the engine hands it back (an integer, `models.point_number`) as text."""
+    return point_text(cast(int, point_id))
 
 
 def _index_payload(shard: qe.EdgeShard) -> bool:
@@ -392,7 +401,7 @@ def _index_payload(shard: qe.EdgeShard) -> bool:
 
 def _to_point(point: SegmentPoint) -> qe.Point:
     return qe.Point(
-        id=point.id,
+        id=int(point.id),
         vector={
             DENSE: point.dense,
             SPARSE: _vector(point.sparse),

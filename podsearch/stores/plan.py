@@ -7,12 +7,13 @@ named here are fields of `SegmentPayload`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
+from podsearch.errors import PointIdCollision
 from podsearch.models import (
     Passages,
     PodcastStats,
@@ -190,6 +191,19 @@ def stored(point_id: object, payload: Mapping[str, Any] | None) -> StoredSegment
     return StoredSegment(
         str(point_id), str(data["episode_id"]), str(data["text"]), bool(data.get(AD_FIELD))
     )
+
+
+def check_new_ids(episode_id: str, ids: Sequence[str], holders: Iterable[object]) -> None:
+    """Refuse to write an episode whose points would overwrite one another or another episode's
+    points: ids are 64-bit hashes (`models.point_number`), so two keys can share one, if very
+    rarely. `holders` are the episode ids of the points the store holds under `ids`."""
+    if len(set(ids)) < len(ids):
+        raise PointIdCollision(f"two points of episode {episode_id!r} share one id")
+    others = sorted({str(holder) for holder in holders} - {episode_id})
+    if others:
+        raise PointIdCollision(
+            f"a point of episode {episode_id!r} has the id of a point of {others[0]!r}"
+        )
 
 
 def episode_segments(episode_id: str, from_index: int = 0) -> Where:

@@ -237,8 +237,11 @@ class StoreQuery:
 
     @property
     def prefetch_limit(self) -> int:
-        """Each fused branch fetches enough candidates to fill `limit` from either side."""
-        return max(50, 2 * self.limit)
+        """Each fused branch fetches half again `limit`: what fills `limit` from either side
+        and what ranks low in one branch but high in another. The dense branch's cost grows
+        with it (HNSW searches with ef = this limit); 1.5x answers the eval sets as 2x did
+        (bench/RESULTS.md) for about three quarters of the engine's time, where 1x loses."""
+        return max(50, 3 * self.limit // 2)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ then measures in one run, the API of `--before` (git revisions) served beside th
 The code of `--built-by` (a revision before integer point ids, index schema 3) builds the same
 episodes into an index of its own format: older code cannot read this checkout's, so the
 `--before` APIs serve that one, and the baseline reads it.
-  baseline  today's raw store query for one page: 100 candidates with full payloads, on a copy
+  baseline  today's raw store query for one page: 100 candidates with full payloads (each fused
+            branch 200, `PREFETCH_BEFORE`), on a copy
             of the `--built-by` index configured as indexes were before `max_search_threads=1`
             (the engine's own search threads)
   old here  the same query on the index as this checkout builds it
@@ -58,6 +59,7 @@ REPO = Path(__file__).resolve().parents[1]
 CHANGELOG = REPO.parent / "shared" / "data" / "changelog"
 DIM = 384
 BEFORE = "9c0f848"  # the API before slim reads, prebuilt bodies and thread offload
+PREFETCH_BEFORE = 2.0  # each fused branch's candidates per page candidate, as asked before 1.5x
 BUILT_BY = "c33e8b7"  # the last revision whose indexes have UUID point ids (schema 2)
 # `build_index` of another revision's code, run in its own checkout
 BUILD = (
@@ -114,8 +116,9 @@ class StorePaths:
     segments) on `root`. Each returns the seconds it took."""
 
     def __init__(self, root: Path, before: Path, asked: list[str]) -> None:
-        self.reader, self.before = EdgeReader(root), FullPayloadReader(before)
-        self.here = FullPayloadReader(root)
+        self.reader = EdgeReader(root)
+        self.before = FullPayloadReader(before, PREFETCH_BEFORE)
+        self.here = FullPayloadReader(root, PREFETCH_BEFORE)
         embedder, bm25 = HashEmbedder(DIM), Bm25Encoder()
         depth = depth_for(11, 1)  # what the API fetches for limit=10, offset=0
         self.queries = {

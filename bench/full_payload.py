@@ -7,6 +7,7 @@ reads an index built before point ids were integers (`bench.api_overhead`'s base
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +40,12 @@ def _text(point_id: object) -> str:
 
 
 class FullPayloadReader:
-    """The pre-slim read path (reference only): full payloads of all candidates, one query."""
+    """The pre-slim read path (reference only): full payloads of all candidates, one query.
+    `prefetch`: each fused branch's candidates as a multiple of the limit, when not this code's
+    (`bench.api_overhead` asks the 2x of the API before it)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, prefetch: float | None = None) -> None:
+        self._prefetch = prefetch
         self._reader = EdgeReader(root)
         self._shard = live_shard(root)
         self._seen: dict[str, SegmentPayload] = {}
@@ -59,6 +63,9 @@ class FullPayloadReader:
         search = plan.plan_search(query)
         if search is None:
             return []
+        if self._prefetch is not None:
+            asked = max(50, int(self._prefetch * search.limit))  # `StoreQuery.prefetch_limit`
+            search = replace(search, prefetch_limit=asked)
         points = self._shard.query(full_request(search))
         self._seen = {_text(p.id): SegmentPayload.from_dict(p.payload or {}) for p in points}
         return plan.ranked(plan.hit(_text(p.id), p.score, p.payload) for p in points)

@@ -30,6 +30,7 @@ def full_request(search: plan.SearchPlan) -> qe.QueryRequest:
         limit=slim.limit,
         filter=_filter(search.where),
         score_threshold=slim.score_threshold,
+        params=slim.params,
         with_payload=True,
     )
 

@@ -57,6 +57,11 @@ _SCHEMA_TYPES: dict[str, qe.PayloadSchemaType | qe.TextIndexParams] = {
 }
 
 
+_INT8 = qe.ScalarQuantizationConfig(type=qe.ScalarType.Int8, quantile=0.99, memory=qe.Memory.Pinned)
+# a walk over int8 vectors, its candidates rescored with the float ones (scores: float cosines)
+_RESCORED = qe.SearchParams(quantization=qe.QuantizationSearchParams(rescore=True))
+
+
 def _write_json_atomically(path: Path, data: Any) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
@@ -67,11 +72,18 @@ def _shard_config(meta: IndexMeta) -> qe.EdgeConfig:
     """`max_search_threads=1`: a query's segments are searched one after the other on one
     thread. Handing sub-millisecond segment searches to a pool of threads costs more than
     running them in parallel saves, at one client and at several (bench/RESULTS.md); the
-    answers are the same. It is kept in the shard's config, so a reader inherits it."""
-    dense = qe.EdgeVectorParams(size=meta.recipe.dimension, distance=qe.Distance.Cosine)
+    answers are the same. It is kept in the shard's config, so a reader inherits it.
+
+    The segments' dense vectors also get an int8 copy in RAM: the HNSW walk of a search across
+    episodes compares a quarter of the bytes, and its candidates are rescored with the float
+    vectors (`_RESCORED`). The contexts are searched within one episode only (a few hundred
+    points, no graph walk): float only."""
+    dimension, cosine = meta.recipe.dimension, qe.Distance.Cosine
+    dense = qe.EdgeVectorParams(size=dimension, distance=cosine, quantization_config=_INT8)
+    context = qe.EdgeVectorParams(size=dimension, distance=cosine)
     sparse = qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)
     return qe.EdgeConfig(
-        vectors={DENSE: dense, CONTEXT_DENSE: dense},
+        vectors={DENSE: dense, CONTEXT_DENSE: context},
         sparse_vectors={SPARSE: sparse, CONTEXT_SPARSE: sparse},
         hnsw_config=qe.HnswIndexConfig(m=16, ef_construct=100, full_scan_threshold=10_000),
         wal_enabled=False,
@@ -457,6 +469,10 @@ def _nearest(branch: plan.Branch) -> Any:
     return qe.Query.Nearest(_vector(branch.vector), using=branch.using)
 
 
+def _params(branch: plan.Branch) -> qe.SearchParams | None:
+    return _RESCORED if branch.using == DENSE else None
+
+
 def _request(search: plan.SearchPlan) -> qe.QueryRequest:
     """A fused query filters only its prefetches: RRF ranks what they return, all of which
     passed the filter already, so the same filter again on the fusion only costs time."""
@@ -467,9 +483,12 @@ def _request(search: plan.SearchPlan) -> qe.QueryRequest:
         "score_threshold": search.score_threshold,
     }
     if not search.fused:
-        return qe.QueryRequest(query=_nearest(search.branches[0]), filter=flt, **common)
+        branch = search.branches[0]
+        return qe.QueryRequest(query=_nearest(branch), filter=flt, params=_params(branch), **common)
     prefetches = [
-        qe.Prefetch(limit=search.prefetch_limit, query=_nearest(branch), filter=flt)
+        qe.Prefetch(
+            limit=search.prefetch_limit, query=_nearest(branch), filter=flt, params=_params(branch)
+        )
         for branch in search.branches
     ]
     # the stub types Rrf apart from Fusion

@@ -15,7 +15,7 @@ import qdrant_edge as qe
 
 from bench.shards import live_shard
 from podsearch.episodes import RECORD_FIELD
-from podsearch.models import SegmentHit, SegmentPayload, StoreQuery, point_text
+from podsearch.models import SegmentHit, SegmentPayload, StoreQuery
 from podsearch.stores import plan
 from podsearch.stores.edge import EdgeReader, _filter, _request
 
@@ -35,11 +35,6 @@ def full_request(search: plan.SearchPlan) -> qe.QueryRequest:
     )
 
 
-def _text(point_id: object) -> str:
-    """An integer id (`models.point_number`) as podsearch writes it; a UUID (schema 2) as text."""
-    return point_text(point_id) if isinstance(point_id, int) else str(point_id)
-
-
 class FullPayloadReader:
     """The pre-slim read path (reference only): full payloads of all candidates, one query.
     `prefetch`: each fused branch's candidates as a multiple of the limit, when not this code's
@@ -52,7 +47,7 @@ class FullPayloadReader:
         self._seen: dict[str, SegmentPayload] = {}
         records, _ = self._shard.scroll(qe.ScrollRequest(limit=100_000, with_payload=True))
         self.stored = {
-            _text(r.id): SegmentPayload.from_dict(r.payload)
+            plan.id_text(r.id): SegmentPayload.from_dict(r.payload)
             for r in records
             if r.payload and RECORD_FIELD not in r.payload  # episode records are not segments
         }
@@ -68,8 +63,8 @@ class FullPayloadReader:
             asked = max(50, int(self._prefetch * search.limit))  # `StoreQuery.prefetch_limit`
             search = replace(search, prefetch_limit=asked)
         points = self._shard.query(full_request(search))
-        self._seen = {_text(p.id): SegmentPayload.from_dict(p.payload or {}) for p in points}
-        return plan.ranked(plan.hit(_text(p.id), p.score, p.payload) for p in points)
+        self._seen = {plan.id_text(p.id): SegmentPayload.from_dict(p.payload or {}) for p in points}
+        return plan.ranked(plan.hit(p.id, p.score, p.payload) for p in points)
 
     async def fetch(self, ids: Sequence[str]) -> dict[str, SegmentPayload]:
         """Every stored payload, whichever ids were asked for (so the service's choice of ids

@@ -27,7 +27,6 @@ from podsearch.models import (
     SegmentPoint,
     SparseVector,
     StoreQuery,
-    point_text,
 )
 from podsearch.sponsors import AD_FIELD, StoredSegment
 from podsearch.stores import plan
@@ -173,7 +172,7 @@ class EdgeWriter:
                     with_payload=plan.STORED_KEYS,
                 )
             )
-            found += [plan.stored(_text(r.id), r.payload) for r in records]
+            found += [plan.stored(r.id, r.payload) for r in records]
             if offset is None:
                 return found
 
@@ -332,7 +331,7 @@ class EdgeReader:
         than handing it to a thread (measured in bench/RESULTS.md)."""
         shard, _ = self._live()
         records = shard.retrieve([int(i) for i in ids], with_payload=True, with_vector=False)
-        return plan.payloads((_text(r.id), r.payload) for r in records)
+        return plan.payloads((r.id, r.payload) for r in records)
 
     async def generation(self) -> str:
         self._live()
@@ -390,14 +389,9 @@ def _rank(shard: qe.EdgeShard, places: PlaceTable, request: qe.QueryRequest) -> 
     def read(keys: list[int]) -> list[tuple[int, str, Any]]:
         ids: list[Any] = keys  # the stub's list of any kind of id
         records = shard.retrieve(ids, with_payload=list(plan.RANK_KEYS), with_vector=False)
-        return [(cast(int, r.id), _text(r.id), r.payload) for r in records]
+        return [(cast(int, r.id), plan.id_text(r.id), r.payload) for r in records]
 
     return plan.ranked(places.hits(scored, read))
-
-
-def _text(point_id: object) -> str:
-    """A point id as the engine hands it back (an integer, `models.point_number`) as text."""
-    return point_text(cast(int, point_id))
 
 
 def _index_payload(shard: qe.EdgeShard) -> bool:

@@ -22,6 +22,7 @@ from podsearch.models import (
     SegmentPayload,
     SparseVector,
     StoreQuery,
+    point_text,
 )
 from podsearch.sponsors import AD_FIELD, StoredSegment
 from podsearch.stores.schema import CONTEXT_DENSE, CONTEXT_SPARSE, DENSE, SPARSE
@@ -185,11 +186,17 @@ def podcast_segments(podcast: str) -> Where:
 STORED_KEYS = ["episode_id", "text", AD_FIELD]  # all `podcast_segments()` reads
 
 
+def id_text(point_id: object) -> str:
+    """A point id as either library hands it back, as podsearch's text: Edge's integers
+    (`models.point_number`) as `models.point_text`, other ids (a server's) as they read."""
+    return point_text(point_id) if isinstance(point_id, int) else str(point_id)
+
+
 def stored(point_id: object, payload: Mapping[str, Any] | None) -> StoredSegment:
     """What sponsor detection needs of a stored point of either library."""
     data = payload or {}
     return StoredSegment(
-        str(point_id), str(data["episode_id"]), str(data["text"]), bool(data.get(AD_FIELD))
+        id_text(point_id), str(data["episode_id"]), str(data["text"]), bool(data.get(AD_FIELD))
     )
 
 
@@ -229,7 +236,7 @@ def hit(point_id: object, score: float, payload: Mapping[str, Any] | None) -> Se
     """A ranked point of either library (payload restricted to RANK_KEYS) as podsearch's hit."""
     data = payload or {}
     return SegmentHit(
-        id=str(point_id),
+        id=id_text(point_id),
         score=score,
         episode_id=str(data["episode_id"]),
         segment_index=int(data["segment_index"]),
@@ -243,7 +250,7 @@ def payloads(
     records: Iterable[tuple[object, Mapping[str, Any] | None]],
 ) -> dict[str, SegmentPayload]:
     """Fetched points of either library by id; ids the store does not hold are simply absent."""
-    return {str(point_id): SegmentPayload.from_dict(data or {}) for point_id, data in records}
+    return {id_text(point_id): SegmentPayload.from_dict(data or {}) for point_id, data in records}
 
 
 def ranked(hits: Iterable[SegmentHit]) -> list[SegmentHit]:

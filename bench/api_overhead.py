@@ -2,9 +2,14 @@
 
 Builds an Edge index of Changelog episodes (real transcripts, real segmenter and BM25; vectors
 from the tests' hashing embedder, 384-d like MiniLM, so no model time pollutes the figures),
-then measures in one run, the API of `--before` (git revisions) served beside this checkout's:
-  baseline  today's raw store query for one page: 100 candidates with full payloads, on a copy
-            of the index configured as indexes were before (the engine's own search threads)
+then measures in one run, the API of `--before` (git revisions) served beside this checkout's.
+The code of `--built-by` (a revision before integer point ids, index schema 3) builds the same
+episodes into an index of its own format: older code cannot read this checkout's, so the
+`--before` APIs serve that one, and the baseline reads it.
+  baseline  today's raw store query for one page: 100 candidates with full payloads (each fused
+            branch 200, `PREFETCH_BEFORE`), on a copy
+            of the `--built-by` index configured as indexes were before `max_search_threads=1`
+            (the engine's own search threads)
   old here  the same query on the index as this checkout builds it
   store     the store part of a page now: slim ranking query + one fetch of the page's segments
   in-proc   GET /search through the ASGI app in-process (validation, cache, merge, JSON)
@@ -14,6 +19,7 @@ Baseline, store and http are asked each question in turn, and load rounds altern
 baseline pass, so every ratio compares paths measured under the same load.
 
     python -m bench.api_overhead [--episodes 60] [--queries 200] [--clients 16] [--seconds 10]
+                                 [--before REV ...] [--built-by REV]
 """
 
 from __future__ import annotations
@@ -53,6 +59,13 @@ REPO = Path(__file__).resolve().parents[1]
 CHANGELOG = REPO.parent / "shared" / "data" / "changelog"
 DIM = 384
 BEFORE = "9c0f848"  # the API before slim reads, prebuilt bodies and thread offload
+PREFETCH_BEFORE = 2.0  # each fused branch's candidates per page candidate, as asked before 1.5x
+BUILT_BY = "c33e8b7"  # the last revision whose indexes have UUID point ids (schema 2)
+# `build_index` of another revision's code, run in its own checkout
+BUILD = (
+    "import asyncio, sys; from pathlib import Path; from bench.api_overhead import build_index; "
+    "asyncio.run(build_index(Path(sys.argv[1]), int(sys.argv[2])))"
+)
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
@@ -66,6 +79,17 @@ async def build_index(root: Path, episodes: int) -> int:
     report = await Indexer(HashEmbedder(DIM), writer, ChunkerConfig()).run(chosen)
     await writer.close()
     return report.segments
+
+
+def build_with(source: Path, root: Path, episodes: int) -> None:
+    """The same episodes indexed by the code under `source`, in its own index format. It reads
+    the corpus from beside its checkout (`CHANGELOG`), so a checkout made here gets a link."""
+    beside = source.parent / CHANGELOG.parents[1].name
+    if not beside.exists():
+        beside.symlink_to(CHANGELOG.parents[1])
+    env = {**os.environ, "PYTHONPATH": str(source)}
+    command = [sys.executable, "-c", BUILD, str(root), str(episodes)]
+    subprocess.run(command, cwd=source, env=env, check=True, stdout=subprocess.DEVNULL)
 
 
 def as_built_before(root: Path, into: Path) -> Path:
@@ -92,8 +116,9 @@ class StorePaths:
     segments) on `root`. Each returns the seconds it took."""
 
     def __init__(self, root: Path, before: Path, asked: list[str]) -> None:
-        self.reader, self.before = EdgeReader(root), FullPayloadReader(before)
-        self.here = FullPayloadReader(root)
+        self.reader = EdgeReader(root)
+        self.before = FullPayloadReader(before, PREFETCH_BEFORE)
+        self.here = FullPayloadReader(root, PREFETCH_BEFORE)
         embedder, bm25 = HashEmbedder(DIM), Bm25Encoder()
         depth = depth_for(11, 1)  # what the API fetches for limit=10, offset=0
         self.queries = {
@@ -224,16 +249,25 @@ async def main(args: argparse.Namespace) -> None:
             f"index: {args.episodes} Changelog episodes, {segments} segments, "
             f"{DIM}-d hashed vectors, built in {time.perf_counter() - started:.1f} s"
         )
-        others = [
-            (name, Path(name) if Path(name).is_dir() else checkout(name, Path(tmp) / f"v{i}"))
-            for i, name in enumerate(args.before)
-        ]
+
+        def source(name: str, folder: str) -> Path:
+            return Path(name) if Path(name).is_dir() else checkout(name, Path(tmp) / folder)
+
+        others = [(name, source(name, f"v{i}")) for i, name in enumerate(args.before)]
+        old_root = Path(tmp) / "index-old"
+        started = time.perf_counter()
+        build_with(source(args.built_by, "built-by"), old_root, args.episodes)
+        print(
+            f"index as {args.built_by} builds it (baseline, --before APIs): "
+            f"built in {time.perf_counter() - started:.1f} s"
+        )
         asked = questions(args.queries)
-        store = StorePaths(root, as_built_before(root, Path(tmp) / "index-before"), asked)
+        store = StorePaths(root, as_built_before(old_root, Path(tmp) / "index-before"), asked)
         cold = [await store.page(q) for q in store.queries]  # places not read yet: first asks
         in_process = await time_in_process(root, asked)
         labelled = [*others, ("new", REPO)]
-        servers = [start_server(root, source) for _, source in labelled]
+        servers = [start_server(old_root, code) for _, code in others]
+        servers.append(start_server(root))
         connections = [Connection(url) for _, url in servers]
         try:
             timers = [store.old, store.old_here, store.page, *(http_timer(c) for c in connections)]
@@ -307,8 +341,14 @@ if __name__ == "__main__":
         "--before",
         nargs="+",
         default=[BEFORE],
-        help="git revisions (or source folders) whose API is served beside this checkout's "
-        "(default: the last revision before slim reads)",
+        help="git revisions (or source folders) whose API is served beside this checkout's, on "
+        "the index of --built-by (default: the last revision before slim reads)",
+    )
+    parser.add_argument(
+        "--built-by",
+        default=BUILT_BY,
+        help="git revision (or source folder) that builds the baseline's index (default: the "
+        "last revision before integer point ids)",
     )
     parser.add_argument("--serve", nargs=2, metavar=("INDEX", "PORT"), help=argparse.SUPPRESS)
     parsed = parser.parse_args()

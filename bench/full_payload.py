@@ -1,11 +1,13 @@
 """The read path the API had before the slim ranking pass, kept only as a reference for the
 equality test and `bench.api_overhead`: one ranked query returning every candidate's full
 payload (the same query plan, only `with_payload=True`), the page's payloads taken from those
-hits, and context neighbours from a full scan rather than one fetch by derived point id."""
+hits, and context neighbours from a full scan rather than one fetch by derived point id. It also
+reads an index built before point ids were integers (`bench.api_overhead`'s baseline)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,20 +30,24 @@ def full_request(search: plan.SearchPlan) -> qe.QueryRequest:
         limit=slim.limit,
         filter=_filter(search.where),
         score_threshold=slim.score_threshold,
+        params=slim.params,
         with_payload=True,
     )
 
 
 class FullPayloadReader:
-    """The pre-slim read path (reference only): full payloads of all candidates, one query."""
+    """The pre-slim read path (reference only): full payloads of all candidates, one query.
+    `prefetch`: each fused branch's candidates as a multiple of the limit, when not this code's
+    (`bench.api_overhead` asks the 2x of the API before it)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, prefetch: float | None = None) -> None:
+        self._prefetch = prefetch
         self._reader = EdgeReader(root)
         self._shard = live_shard(root)
         self._seen: dict[str, SegmentPayload] = {}
         records, _ = self._shard.scroll(qe.ScrollRequest(limit=100_000, with_payload=True))
         self.stored = {
-            str(r.id): SegmentPayload.from_dict(r.payload)
+            plan.id_text(r.id): SegmentPayload.from_dict(r.payload)
             for r in records
             if r.payload and RECORD_FIELD not in r.payload  # episode records are not segments
         }
@@ -53,8 +59,11 @@ class FullPayloadReader:
         search = plan.plan_search(query)
         if search is None:
             return []
+        if self._prefetch is not None:
+            asked = max(50, int(self._prefetch * search.limit))  # `StoreQuery.prefetch_limit`
+            search = replace(search, prefetch_limit=asked)
         points = self._shard.query(full_request(search))
-        self._seen = {str(p.id): SegmentPayload.from_dict(p.payload or {}) for p in points}
+        self._seen = {plan.id_text(p.id): SegmentPayload.from_dict(p.payload or {}) for p in points}
         return plan.ranked(plan.hit(p.id, p.score, p.payload) for p in points)
 
     async def fetch(self, ids: Sequence[str]) -> dict[str, SegmentPayload]:

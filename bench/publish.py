@@ -20,7 +20,6 @@ import shutil
 import sys
 import tempfile
 import time
-import uuid
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from bench.report import machine, ratio, table
 from bench.synthetic import FINGERPRINT, Talk, Vectors, episodes
 from podsearch.contract import EmbeddingRecipe
 from podsearch.index_meta import ChunkerConfig, IndexMeta
-from podsearch.models import POINT_NAMESPACE, SegmentPoint
+from podsearch.models import SegmentPoint, point_id
 from podsearch.stores.edge import EdgeWriter
 from podsearch.stores.generations import Publication
 
@@ -105,8 +104,9 @@ async def measure(root: Path, size: int, days: int) -> list[list[object]]:
 def _renamed(point: SegmentPoint, episode_id: str) -> SegmentPoint:
     """The same segment under another episode's id (an update of that episode)."""
     index = point.payload.segment_index
-    new_id = str(uuid.uuid5(POINT_NAMESPACE, f"{episode_id}:{index}"))
-    return replace(point, id=new_id, payload=replace(point.payload, episode_id=episode_id))
+    return replace(
+        point, id=point_id(episode_id, index), payload=replace(point.payload, episode_id=episode_id)
+    )
 
 
 def _copytree_seconds(source: Path, target: Path) -> float:

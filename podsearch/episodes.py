@@ -10,12 +10,11 @@ or `segment_index` field, so podcast counts and segment lookups never see it.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from podsearch.models import POINT_NAMESPACE, Chapter, Utterance
+from podsearch.models import Chapter, Utterance, point_number, point_text
 
 RECORD_FIELD = "episode_record"  # marks the record point (value: format version)
 
@@ -68,8 +67,8 @@ class EpisodeRecord:
 
 
 def record_point_id(episode_id: str) -> str:
-    """Deterministic, and never equal to a segment's id (those end in a number)."""
-    return str(uuid.uuid5(POINT_NAMESPACE, f"{episode_id}:record"))
+    """Deterministic, from a key no segment's id is cut from (those end in a number)."""
+    return point_text(point_number(f"{episode_id}:record"))
 
 
 def build_record(

@@ -9,7 +9,8 @@ PodsearchError
  │                 └─ EmbedderResponseInvalid  wrong count/dimension/non-finite -> 502, never stored
  ├─ StoreError ──┬─ StoreUnavailable           -> 503
  │               ├─ IndexNotReady              nothing published yet -> 503
- │               └─ IndexMismatch              index built by another embedding recipe -> 409
+ │               ├─ IndexMismatch              index built by another embedding recipe -> 409
+ │               └─ PointIdCollision           two points would share an id -> indexer stops
  ├─ IndexerBusy                                another indexer holds the write lock
  ├─ FeedError(source)                          a feed or its transcript: report, skip it
 
@@ -68,6 +69,10 @@ class IndexNotReady(StoreError):
 
 class IndexMismatch(StoreError):
     """The index was built with another embedding recipe or chunker than the one in use."""
+
+
+class PointIdCollision(StoreError):
+    """An episode's point would take the id of another point (64-bit ids: `models.point_number`)."""
 
 
 class IndexerBusy(PodsearchError):

@@ -10,7 +10,8 @@ from podsearch.contract import EmbeddingRecipe
 from podsearch.errors import IndexMismatch
 
 # 2: every segment point also holds its context's dense and BM25 vectors (`stores.schema`)
-SCHEMA_VERSION = 2
+# 3: point ids are 64-bit integers (`models.point_number`), no longer UUIDs
+SCHEMA_VERSION = 3
 REBUILD = "re-index it with `podsearch-index --rebuild`"
 NO_ROLLBACK = "the index before the live one cannot be served again; the live one stays"
 

@@ -22,7 +22,23 @@ POINT_NAMESPACE = uuid.UUID("5b0d7c5e-8f2a-4c1e-9a57-6f3c2f4b9d10")
 def point_id(episode_id: str, index: int) -> str:
     """Deterministic, so re-indexing an episode overwrites instead of duplicating, and a
     segment's neighbours can be fetched by id without a query."""
-    return str(uuid.uuid5(POINT_NAMESPACE, f"{episode_id}:{index}"))
+    return point_text(point_number(f"{episode_id}:{index}"))
+
+
+def point_number(key: str) -> int:
+    """The store's id of a point: the first 64 bits of the UUIDv5 of `key`. An integer id costs
+    the engine's binding nothing to hand back, where a UUID id is built as a Python `uuid.UUID`
+    on every access (bench/RESULTS.md); 60 of the bits vary (the version takes 4), so two of a
+    million points share an id with odds ~4e-7, and the writers refuse such a point rather than
+    overwrite (`stores.plan.check_new_ids`)."""
+    return uuid.uuid5(POINT_NAMESPACE, key).int >> 64
+
+
+def point_text(number: int) -> str:
+    """A point id as podsearch passes it around: 20 digits, so ids in text order are in number
+    order, which is the order of the UUIDs they were cut from (ties among equal scores are
+    ranked by id: the same order as with those UUIDs)."""
+    return f"{number:020d}"
 
 
 @dataclass(frozen=True)
@@ -221,8 +237,11 @@ class StoreQuery:
 
     @property
     def prefetch_limit(self) -> int:
-        """Each fused branch fetches enough candidates to fill `limit` from either side."""
-        return max(50, 2 * self.limit)
+        """Each fused branch fetches half again `limit`: what fills `limit` from either side
+        and what ranks low in one branch but high in another. The dense branch's cost grows
+        with it (HNSW searches with ef = this limit); 1.5x answers the eval sets as 2x did
+        (bench/RESULTS.md) for about three quarters of the engine's time, where 1x loses."""
+        return max(50, 3 * self.limit // 2)
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from podsearch.models import SparseVector
 from podsearch.ports import Embedder
 from podsearch.segmenting import cut_episode, keyword_text
 from podsearch.sponsors import AD_FIELD
+from podsearch.stores.plan import id_text
 from podsearch.stores.schema import DENSE, SPARSE, Bm25Encoder
 from podsearch.transcripts import parse_transcript
 
@@ -95,7 +96,7 @@ def _neighbour_means(points: Sequence[Any]) -> dict[str, list[float]]:
     for (episode, index), p in by_place.items():
         near = [by_place.get((episode, index + d)) for d in (-1, 0, 1)]
         rows = _unit(np.array([n.vector[DENSE] for n in near if n is not None]))
-        means[str(p.id)] = _unit(rows.mean(axis=0, keepdims=True))[0].tolist()
+        means[id_text(p.id)] = _unit(rows.mean(axis=0, keepdims=True))[0].tolist()
     return means
 
 
@@ -109,7 +110,7 @@ async def build(corpus: Corpus, cache: Path, embedder: Embedder, widths: Sequenc
     bm25 = Bm25Encoder()
     for width in widths:
         texts = contexts(corpus, cache, width)
-        ids = [str(p.id) for p in points]
+        ids = [id_text(p.id) for p in points]
         missing = set(ids) - texts.keys()
         if missing:
             raise RuntimeError(f"{len(missing)} indexed segments not re-cut, e.g. {min(missing)}")
@@ -141,7 +142,7 @@ async def build(corpus: Corpus, cache: Path, embedder: Embedder, widths: Sequenc
     for p in points:
         vectors = {name: p.vector[name] for name in (DENSE, SPARSE)}  # the served ones
         for name, table in extra.items():
-            v = table[str(p.id)]
+            v = table[id_text(p.id)]
             sparse = isinstance(v, SparseVector)
             vectors[name] = qe.SparseVector(indices=v.indices, values=v.values) if sparse else v
         copied.append(qe.Point(id=p.id, vector=vectors, payload=p.payload))

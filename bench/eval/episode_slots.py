@@ -106,7 +106,7 @@ def over_ids(
     """The within plan's branches (contexts too) over `hits` only, fused by the engine."""
     search = plan.plan_search(replace(query, passages=Passages.segment_and_context))
     assert search is not None and search.fused
-    ids: set[qe.PointId] = {h.id for h in hits}
+    ids: set[qe.PointId] = {int(h.id) for h in hits}
     unless = [c for c in search.where if isinstance(c, plan.Unless)]
     flt = qe.Filter(
         must=[qe.HasIdCondition(ids), *(_condition(c) for c in search.where if c not in unless)],
@@ -118,7 +118,9 @@ def over_ids(
     fusion: qe.Fusion.Rrf = qe.Fusion.Rrf(k=search.rrf_k, weights=search.weights)
     request = qe.QueryRequest(query=fusion, prefetches=prefetches, filter=flt, limit=len(ids))
     by_id = {h.id: h for h in hits}
-    return plan.ranked(by_id[str(p.id)]._replace(score=p.score) for p in shard.query(request))
+    return plan.ranked(
+        by_id[plan.id_text(p.id)]._replace(score=p.score) for p in shard.query(request)
+    )
 
 
 async def clocked(ms: dict[str, float], name: str, searched: Awaitable[T]) -> T:

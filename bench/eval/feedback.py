@@ -178,7 +178,7 @@ class Lab:
             best = [h.id for h in hits[: variant.segments]]
             widened = replace(asked)
             if variant.alpha:
-                stored = self.shard.retrieve(best, False, True)
+                stored = self.shard.retrieve([int(i) for i in best], False, True)
                 moved = rocchio(asked.dense, [r.vector[DENSE] for r in stored], variant.alpha)
                 widened = replace(widened, dense=moved)
             if variant.terms:

@@ -29,7 +29,7 @@ from bench.eval.run import eval_embedder, open_service, run_questions
 from bench.report import table
 from bench.shards import live_shard
 from podsearch.index_meta import ChunkerConfig
-from podsearch.models import SearchFilters, SegmentHit, SparseVector
+from podsearch.models import SearchFilters, SegmentHit, SparseVector, StoreQuery
 from podsearch.sponsors import AD_FIELD
 from podsearch.stores.plan import SPACES, hit, ranked
 from podsearch.stores.schema import Bm25Encoder
@@ -216,7 +216,7 @@ def _request(
         return qe.QueryRequest(query=nearest, filter=flt, limit=depth, with_payload=True)
     prefetches = [
         qe.Prefetch(
-            limit=max(50, 2 * depth),
+            limit=StoreQuery(limit=depth).prefetch_limit,
             query=qe.Query.Nearest(vector, using=using),  # type: ignore[arg-type]
             filter=flt,
         )

@@ -11,7 +11,6 @@ import json
 import logging
 import os
 import shutil
-import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
@@ -57,6 +56,11 @@ _SCHEMA_TYPES: dict[str, qe.PayloadSchemaType | qe.TextIndexParams] = {
 }
 
 
+_INT8 = qe.ScalarQuantizationConfig(type=qe.ScalarType.Int8, quantile=0.99, memory=qe.Memory.Pinned)
+# a walk over int8 vectors, its candidates rescored with the float ones (scores: float cosines)
+_RESCORED = qe.SearchParams(quantization=qe.QuantizationSearchParams(rescore=True))
+
+
 def _write_json_atomically(path: Path, data: Any) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
@@ -67,11 +71,18 @@ def _shard_config(meta: IndexMeta) -> qe.EdgeConfig:
     """`max_search_threads=1`: a query's segments are searched one after the other on one
     thread. Handing sub-millisecond segment searches to a pool of threads costs more than
     running them in parallel saves, at one client and at several (bench/RESULTS.md); the
-    answers are the same. It is kept in the shard's config, so a reader inherits it."""
-    dense = qe.EdgeVectorParams(size=meta.recipe.dimension, distance=qe.Distance.Cosine)
+    answers are the same. It is kept in the shard's config, so a reader inherits it.
+
+    The segments' dense vectors also get an int8 copy in RAM: the HNSW walk of a search across
+    episodes compares a quarter of the bytes, and its candidates are rescored with the float
+    vectors (`_RESCORED`). The contexts are searched within one episode only (a few hundred
+    points, no graph walk): float only."""
+    dimension, cosine = meta.recipe.dimension, qe.Distance.Cosine
+    dense = qe.EdgeVectorParams(size=dimension, distance=cosine, quantization_config=_INT8)
+    context = qe.EdgeVectorParams(size=dimension, distance=cosine)
     sparse = qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)
     return qe.EdgeConfig(
-        vectors={DENSE: dense, CONTEXT_DENSE: dense},
+        vectors={DENSE: dense, CONTEXT_DENSE: context},
         sparse_vectors={SPARSE: sparse, CONTEXT_SPARSE: sparse},
         hnsw_config=qe.HnswIndexConfig(m=16, ef_construct=100, full_scan_threshold=10_000),
         wal_enabled=False,
@@ -130,6 +141,9 @@ class EdgeWriter:
         self, episode_id: str, fingerprint: str, points: Sequence[SegmentPoint]
     ) -> None:
         shard = self._open_shard
+        ids = [p.id for p in points] + [record_point_id(episode_id)]
+        held = shard.retrieve([int(i) for i in ids], with_payload=["episode_id"], with_vector=False)
+        plan.check_new_ids(episode_id, ids, ((r.payload or {}).get("episode_id") for r in held))
         shard.update(qe.UpdateOperation.delete_points_by_filter(_episode_filter(episode_id)))
         shard.update(qe.UpdateOperation.upsert_points([_to_point(p) for p in points]))
         shard.flush()
@@ -139,7 +153,8 @@ class EdgeWriter:
         self._dirty = True
 
     async def replace_record(self, record: EpisodeRecord) -> None:
-        point = qe.Point(id=record_point_id(record.episode_id), vector={}, payload=record.payload())
+        point_id = int(record_point_id(record.episode_id))
+        point = qe.Point(id=point_id, vector={}, payload=record.payload())
         self._open_shard.update(qe.UpdateOperation.upsert_points([point]))
         self._open_shard.flush()
         self._dirty = True
@@ -166,7 +181,7 @@ class EdgeWriter:
             return
         shard = self._open_shard
         for value in (True, False):
-            ids: list[Any] = [point_id for point_id, flag in flags.items() if flag is value]
+            ids: list[Any] = [int(point_id) for point_id, flag in flags.items() if flag is value]
             if ids:
                 shard.update(qe.UpdateOperation.set_payload(ids, {AD_FIELD: int(value)}))
         shard.flush()
@@ -315,7 +330,7 @@ class EdgeReader:
         """Inline: a lookup by id costs tens of microseconds whatever the index size, less
         than handing it to a thread (measured in bench/RESULTS.md)."""
         shard, _ = self._live()
-        records = shard.retrieve(list(ids), with_payload=True, with_vector=False)
+        records = shard.retrieve([int(i) for i in ids], with_payload=True, with_vector=False)
         return plan.payloads((r.id, r.payload) for r in records)
 
     async def generation(self) -> str:
@@ -335,7 +350,7 @@ class EdgeReader:
 
     async def episode_record(self, episode_id: str) -> EpisodeRecord | None:
         shard, _ = self._live()
-        found = shard.retrieve([record_point_id(episode_id)], True, False)
+        found = shard.retrieve([int(record_point_id(episode_id))], True, False)
         return EpisodeRecord.from_payload(dict(found[0].payload or {})) if found else None
 
     async def excerpt(
@@ -367,14 +382,14 @@ def _generation_meta(folder: Path) -> IndexMeta:
 
 def _rank(shard: qe.EdgeShard, places: PlaceTable, request: qe.QueryRequest) -> list[SegmentHit]:
     """Ids and scores from the engine, places from the table (read once per point). Point ids
-    are UUIDs (`models.point_id`): their integers key the table, cheaper than their text."""
-    points: list[Any] = shard.query(request)  # ids typed as the UUIDs they are
-    scored = [(p.id.int, p.score) for p in points]
+    are integers (`models.point_number`): they key the table, which keeps each one's text."""
+    points: list[Any] = shard.query(request)
+    scored = [(p.id, p.score) for p in points]
 
     def read(keys: list[int]) -> list[tuple[int, str, Any]]:
-        ids: list[Any] = [uuid.UUID(int=key) for key in keys]
+        ids: list[Any] = keys  # the stub's list of any kind of id
         records = shard.retrieve(ids, with_payload=list(plan.RANK_KEYS), with_vector=False)
-        return [(cast(uuid.UUID, r.id).int, str(r.id), r.payload) for r in records]
+        return [(cast(int, r.id), plan.id_text(r.id), r.payload) for r in records]
 
     return plan.ranked(places.hits(scored, read))
 
@@ -392,7 +407,7 @@ def _index_payload(shard: qe.EdgeShard) -> bool:
 
 def _to_point(point: SegmentPoint) -> qe.Point:
     return qe.Point(
-        id=point.id,
+        id=int(point.id),
         vector={
             DENSE: point.dense,
             SPARSE: _vector(point.sparse),
@@ -448,6 +463,10 @@ def _nearest(branch: plan.Branch) -> Any:
     return qe.Query.Nearest(_vector(branch.vector), using=branch.using)
 
 
+def _params(branch: plan.Branch) -> qe.SearchParams | None:
+    return _RESCORED if branch.using == DENSE else None
+
+
 def _request(search: plan.SearchPlan) -> qe.QueryRequest:
     """A fused query filters only its prefetches: RRF ranks what they return, all of which
     passed the filter already, so the same filter again on the fusion only costs time."""
@@ -458,9 +477,12 @@ def _request(search: plan.SearchPlan) -> qe.QueryRequest:
         "score_threshold": search.score_threshold,
     }
     if not search.fused:
-        return qe.QueryRequest(query=_nearest(search.branches[0]), filter=flt, **common)
+        branch = search.branches[0]
+        return qe.QueryRequest(query=_nearest(branch), filter=flt, params=_params(branch), **common)
     prefetches = [
-        qe.Prefetch(limit=search.prefetch_limit, query=_nearest(branch), filter=flt)
+        qe.Prefetch(
+            limit=search.prefetch_limit, query=_nearest(branch), filter=flt, params=_params(branch)
+        )
         for branch in search.branches
     ]
     # the stub types Rrf apart from Fusion

@@ -3,8 +3,8 @@
 Reading even a few payload keys of a query's 100 candidates costs about as much again as the
 search itself. Those values never change within a published generation, so the Edge reader
 asks the engine for ids and scores only, and reads the keys (`plan.RANK_KEYS`) just for points
-it has not seen since the generation went live. Points are keyed by their id as an integer (a
-UUID's 128 bits): the table hands back each point's id as text, made once, not per query.
+it has not seen since the generation went live. Points are keyed by their id as the engine
+hands it back (an integer): the table keeps each point's id as text, made once, not per query.
 """
 
 from __future__ import annotations

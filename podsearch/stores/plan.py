@@ -7,12 +7,13 @@ named here are fields of `SegmentPayload`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
+from podsearch.errors import PointIdCollision
 from podsearch.models import (
     Passages,
     PodcastStats,
@@ -21,6 +22,7 @@ from podsearch.models import (
     SegmentPayload,
     SparseVector,
     StoreQuery,
+    point_text,
 )
 from podsearch.sponsors import AD_FIELD, StoredSegment
 from podsearch.stores.schema import CONTEXT_DENSE, CONTEXT_SPARSE, DENSE, SPARSE
@@ -184,12 +186,31 @@ def podcast_segments(podcast: str) -> Where:
 STORED_KEYS = ["episode_id", "text", AD_FIELD]  # all `podcast_segments()` reads
 
 
+def id_text(point_id: object) -> str:
+    """A point id as either library hands it back, as podsearch's text: Edge's integers
+    (`models.point_number`) as `models.point_text`, other ids (a server's) as they read."""
+    return point_text(point_id) if isinstance(point_id, int) else str(point_id)
+
+
 def stored(point_id: object, payload: Mapping[str, Any] | None) -> StoredSegment:
     """What sponsor detection needs of a stored point of either library."""
     data = payload or {}
     return StoredSegment(
-        str(point_id), str(data["episode_id"]), str(data["text"]), bool(data.get(AD_FIELD))
+        id_text(point_id), str(data["episode_id"]), str(data["text"]), bool(data.get(AD_FIELD))
     )
+
+
+def check_new_ids(episode_id: str, ids: Sequence[str], holders: Iterable[object]) -> None:
+    """Refuse to write an episode whose points would overwrite one another or another episode's
+    points: ids are 64-bit hashes (`models.point_number`), so two keys can share one, if very
+    rarely. `holders` are the episode ids of the points the store holds under `ids`."""
+    if len(set(ids)) < len(ids):
+        raise PointIdCollision(f"two points of episode {episode_id!r} share one id")
+    others = sorted({str(holder) for holder in holders} - {episode_id})
+    if others:
+        raise PointIdCollision(
+            f"a point of episode {episode_id!r} has the id of a point of {others[0]!r}"
+        )
 
 
 def episode_segments(episode_id: str, from_index: int = 0) -> Where:
@@ -215,7 +236,7 @@ def hit(point_id: object, score: float, payload: Mapping[str, Any] | None) -> Se
     """A ranked point of either library (payload restricted to RANK_KEYS) as podsearch's hit."""
     data = payload or {}
     return SegmentHit(
-        id=str(point_id),
+        id=id_text(point_id),
         score=score,
         episode_id=str(data["episode_id"]),
         segment_index=int(data["segment_index"]),
@@ -229,7 +250,7 @@ def payloads(
     records: Iterable[tuple[object, Mapping[str, Any] | None]],
 ) -> dict[str, SegmentPayload]:
     """Fetched points of either library by id; ids the store does not hold are simply absent."""
-    return {str(point_id): SegmentPayload.from_dict(data or {}) for point_id, data in records}
+    return {id_text(point_id): SegmentPayload.from_dict(data or {}) for point_id, data in records}
 
 
 def ranked(hits: Iterable[SegmentHit]) -> list[SegmentHit]:

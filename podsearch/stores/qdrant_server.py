@@ -193,6 +193,7 @@ class QdrantServerStore:
         """Write the new version whole, then drop the others (readers pick one version). The
         fingerprint travels in every segment's payload; `fingerprints` reads it back."""
         version = time.time_ns()
+        await self._check_new_ids(episode_id, [p.id for p in points])
         await self._client.upsert(
             self._collection,
             points=[
@@ -212,13 +213,22 @@ class QdrantServerStore:
         )
         await self._delete(episode_id, keep_version=version)
 
+    async def _check_new_ids(self, episode_id: str, ids: list[str]) -> None:
+        """Segments are found by `point`, which another episode's point may share (64-bit
+        hashes, `plan.check_new_ids`); their own ids are versioned UUIDs, never shared."""
+        others = (plan.AnyOf(_POINT, ids), plan.Unless("episode_id", episode_id))
+        records, _ = await self._client.scroll(
+            self._collection, scroll_filter=_must(others), limit=1, with_payload=["episode_id"]
+        )
+        plan.check_new_ids(episode_id, ids, ((r.payload or {}).get("episode_id") for r in records))
+
     async def delete_episode(self, episode_id: str) -> None:
         """Its segments and its record (all points with its episode_id)."""
         await self._delete(episode_id, keep_version=None)
 
     async def replace_record(self, record: EpisodeRecord) -> None:
         point = models.PointStruct(
-            id=record_point_id(record.episode_id), vector={}, payload=record.payload()
+            id=int(record_point_id(record.episode_id)), vector={}, payload=record.payload()
         )
         await self._client.upsert(self._collection, points=[point], wait=True)
 
@@ -342,7 +352,7 @@ class QdrantServerStore:
         await self.meta()
         try:
             found = await self._client.retrieve(
-                self._collection, [record_point_id(episode_id)], with_payload=True
+                self._collection, [int(record_point_id(episode_id))], with_payload=True
             )
         except (ApiException, OSError) as exc:
             raise StoreUnavailable(f"Qdrant retrieve failed: {exc}") from exc

@@ -73,7 +73,7 @@ def test_the_plan_keeps_only_branches_that_can_rank() -> None:
     )
     assert hybrid is not None and hybrid.fused
     assert [b.using for b in hybrid.branches] == [DENSE, SPARSE]
-    assert (hybrid.limit, hybrid.prefetch_limit, hybrid.rrf_k) == (300, 600, 7)
+    assert (hybrid.limit, hybrid.prefetch_limit, hybrid.rrf_k) == (300, 450, 7)
     semantic = plan.plan_search(StoreQuery(limit=5, dense=[1.0], sparse=stop_words_only))
     assert semantic is not None and not semantic.fused and semantic.where == (plan.Unless("ad", 1),)
 

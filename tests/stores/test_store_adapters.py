@@ -306,12 +306,12 @@ async def rebuilt(store: Pair, meta: IndexMeta) -> None:
 
 
 async def test_an_index_of_an_older_schema_is_refused_until_rebuilt(store: Pair) -> None:
-    """Its points lack the vectors this code asks: the writer and the reader both refuse it."""
+    """Its points lack what this code reads (vectors, ids): the writer and the reader refuse it."""
     await rebuilt(store, OLDER_SCHEMA)
     with pytest.raises(IndexMismatch, match=r"schema_version.*--rebuild"):
         await (await store.reopen()).prepare(tiny_meta())
     query = StoreQuery(limit=3, sparse=BM25.query("dns"))
-    with pytest.raises(IndexMismatch, match=r"schema_version 1.*--rebuild"):
+    with pytest.raises(IndexMismatch, match=rf"schema_version {SCHEMA_VERSION - 1}.*--rebuild"):
         await store.reader.search(query)
     await rebuilt(store, tiny_meta())
     assert ids(await store.reader.search(query)) == ["ns-1#1"]
@@ -322,7 +322,8 @@ async def test_a_rollback_never_goes_back_to_an_older_schema(store: Pair) -> Non
     await rebuilt(store, OLDER_SCHEMA)
     await rebuilt(store, tiny_meta())
     live = await store.reader.generation()
-    with pytest.raises(IndexMismatch, match=r"schema_version 1.*cannot be served again"):
+    older = rf"schema_version {SCHEMA_VERSION - 1}.*cannot be served again"
+    with pytest.raises(IndexMismatch, match=older):
         await (await store.reopen()).rollback()
     assert await store.reader.generation() == live
     await store.reopen()  # and a restarted API serves it too

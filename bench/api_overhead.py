@@ -12,14 +12,16 @@ episodes into an index of its own format: older code cannot read this checkout's
             (the engine's own search threads)
   old here  the same query on the index as this checkout builds it
   store     the store part of a page now: slim ranking query + one fetch of the page's segments
+            (with `--refilled-episodes n`, the searches of the first n episodes too)
   in-proc   GET /search through the ASGI app in-process (validation, cache, merge, JSON)
   http      GET /search over loopback HTTP to uvicorn processes served as `podsearch-api` serves
+            (this checkout's with `--refilled-episodes`, `ApiOptions.refilled_episodes`)
   load      requests/s with --clients concurrent HTTP clients vs baseline queries/s, one thread
 Baseline, store and http are asked each question in turn, and load rounds alternate with a
 baseline pass, so every ratio compares paths measured under the same load.
 
     python -m bench.api_overhead [--episodes 60] [--queries 200] [--clients 16] [--seconds 10]
-                                 [--before REV ...] [--built-by REV]
+                                 [--before REV ...] [--built-by REV] [--refilled-episodes 0]
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from podsearch.stores import plan
 from podsearch.stores.edge import EdgeReader, EdgeWriter, _rank, _request
 from podsearch.stores.schema import Bm25Encoder
 from search_api.app import create_app
+from search_api.episode_slots import refill_first_episodes
 from search_api.moments import merge_moments
 from search_api.service import depth_for
 from search_api.settings import ApiOptions, ApiSettings
@@ -113,10 +116,12 @@ class StorePaths:
     """The store's part of one page, old and new: `old` is today's raw store query (100
     candidates, full payloads) on the index as built before (`before`), `old_here` the same on
     `root`, `page` the store part of a page now (ids and scores, places, one fetch of the page's
-    segments) on `root`. Each returns the seconds it took."""
+    segments) on `root`, `refilled` episodes' own searches included. Each returns the seconds it
+    took."""
 
-    def __init__(self, root: Path, before: Path, asked: list[str]) -> None:
+    def __init__(self, root: Path, before: Path, asked: list[str], refilled: int) -> None:
         self.reader = EdgeReader(root)
+        self.refilled = refilled
         self.before = FullPayloadReader(before, PREFETCH_BEFORE)
         self.here = FullPayloadReader(root, PREFETCH_BEFORE)
         embedder, bm25 = HashEmbedder(DIM), Bm25Encoder()
@@ -144,7 +149,13 @@ class StorePaths:
         shard, _ = self.reader._live()
         started = time.perf_counter()
         hits = _rank(shard, self.reader._places, _request(search))
-        await self.reader.fetch(page_ids(merge_moments(hits)[:10], context=False))
+        moments = merge_moments(hits)
+        if self.refilled:
+            query = self.queries[question]
+            moments, _ = await refill_first_episodes(
+                self.reader, query, question, moments, self.refilled
+            )
+        await self.reader.fetch(page_ids(moments[:10], context=False))
         return time.perf_counter() - started
 
     async def rate(self, asked: list[str], seconds: float) -> float:
@@ -161,13 +172,13 @@ class StorePaths:
         await self.here.close()
 
 
-def app_for(root: Path) -> object:
-    settings = ApiSettings(api=ApiOptions(rate_limit_per_minute=0))
+def app_for(root: Path, refilled: int) -> object:
+    settings = ApiSettings(api=ApiOptions(rate_limit_per_minute=0, refilled_episodes=refilled))
     return create_app(settings, embedder=HashEmbedder(DIM), reader=EdgeReader(root))
 
 
-async def time_in_process(root: Path, asked: list[str]) -> list[float]:
-    app = app_for(root)
+async def time_in_process(root: Path, asked: list[str], refilled: int) -> list[float]:
+    app = app_for(root, refilled)
     async with app.router.lifespan_context(app):  # type: ignore[attr-defined]
         transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
         async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
@@ -181,25 +192,30 @@ async def time_in_process(root: Path, asked: list[str]) -> list[float]:
             return samples
 
 
-def serve(root: Path, port: int) -> None:
+def serve(root: Path, port: int, refilled: int) -> None:
     """The API on `root` as `podsearch-api` serves it (logging included), with the hashing
     embedder and no rate limit (every load client comes from one address)."""
     from search_api.cli import serve as serve_api
 
-    options = ApiOptions(rate_limit_per_minute=0, port=port)
+    options = ApiOptions(rate_limit_per_minute=0, port=port, refilled_episodes=refilled)
     app = create_app(ApiSettings(api=options), embedder=HashEmbedder(DIM), reader=EdgeReader(root))
     serve_api(app, options)
 
 
-def start_server(root: Path, source: Path = REPO) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(
+    root: Path, source: Path = REPO, refilled: int = 0
+) -> tuple[subprocess.Popen[bytes], str]:
     """The API of the code under `source` (this checkout, or an older revision) on `root`; its
-    log (a JSON line per request) goes to a file beside the index."""
+    log (a JSON line per request) goes to a file beside the index. Only this checkout's serves
+    `refilled` episodes (older code's `--serve` takes no such argument)."""
     import socket
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     command = [sys.executable, "-m", "bench.api_overhead", "--serve", str(root), str(port)]
+    if refilled:
+        command += ["--refilled-episodes", str(refilled)]
     env = {**os.environ, "PYTHONPATH": str(source)}
     log = root.parent / f"server-{port}.log"
     with log.open("wb") as handle:
@@ -262,12 +278,13 @@ async def main(args: argparse.Namespace) -> None:
             f"built in {time.perf_counter() - started:.1f} s"
         )
         asked = questions(args.queries)
-        store = StorePaths(root, as_built_before(old_root, Path(tmp) / "index-before"), asked)
+        before = as_built_before(old_root, Path(tmp) / "index-before")
+        store = StorePaths(root, before, asked, args.refilled_episodes)
         cold = [await store.page(q) for q in store.queries]  # places not read yet: first asks
-        in_process = await time_in_process(root, asked)
+        in_process = await time_in_process(root, asked, args.refilled_episodes)
         labelled = [*others, ("new", REPO)]
         servers = [start_server(old_root, code) for _, code in others]
-        servers.append(start_server(root))
+        servers.append(start_server(root, refilled=args.refilled_episodes))
         connections = [Connection(url) for _, url in servers]
         try:
             timers = [store.old, store.old_here, store.page, *(http_timer(c) for c in connections)]
@@ -350,9 +367,16 @@ if __name__ == "__main__":
         help="git revision (or source folder) that builds the baseline's index (default: the "
         "last revision before integer point ids)",
     )
+    parser.add_argument(
+        "--refilled-episodes",
+        type=int,
+        default=0,
+        help="this checkout's API (and store part) with `ApiOptions.refilled_episodes` = n "
+        "(default 0, as served)",
+    )
     parser.add_argument("--serve", nargs=2, metavar=("INDEX", "PORT"), help=argparse.SUPPRESS)
     parsed = parser.parse_args()
     if parsed.serve:
-        serve(Path(parsed.serve[0]), int(parsed.serve[1]))
+        serve(Path(parsed.serve[0]), int(parsed.serve[1]), parsed.refilled_episodes)
     else:
         asyncio.run(main(parsed))

@@ -1,6 +1,9 @@
 """The read paths `bench.store_scale` times on one shard, in a fresh process whose RSS is what
-a serving API would hold: the read before slim ranking (100 full payloads), podsearch's own
-(`EdgeReader` ranking + fetch of the page), filtered, and int8 with or without rescoring."""
+a serving API would hold. The shard is built as podsearch ships it: the segments' dense vectors
+with an int8 copy in RAM. Float paths ignore that copy (the same HNSW graph walked over the
+float vectors): the read before slim ranking (100 full payloads) and a slim float read; then
+podsearch's own (`EdgeReader`: int8 walk, float rescoring, fetch of the page), filtered, and
+int8 without rescoring."""
 
 from __future__ import annotations
 
@@ -18,9 +21,12 @@ from bench.shards import live_shard
 from bench.synthetic import PODCASTS
 from podsearch.models import SearchFilters, StoreQuery
 from podsearch.stores.edge import EdgeReader
-from podsearch.stores.plan import RANK_KEYS
+from podsearch.stores.plan import RANK_KEYS, id_text
 from podsearch.stores.schema import DENSE
 from search_api.service import depth_for
+
+FLOAT = qe.SearchParams(quantization=qe.QuantizationSearchParams(ignore=True))
+INT8_ONLY = qe.SearchParams(quantization=qe.QuantizationSearchParams(rescore=False))
 
 
 @dataclass(frozen=True)
@@ -54,11 +60,11 @@ def _raw(
             params=params,
         )
         started = time.perf_counter()
-        hits = sorted(shard.query(request), key=lambda p: (-p.score, str(p.id)))
+        hits = sorted(shard.query(request), key=lambda p: (-p.score, id_text(p.id)))
         if payload is not True:
             shard.retrieve([p.id for p in hits[:10]], with_payload=True, with_vector=False)
         samples.append((time.perf_counter() - started) * 1000)
-        found += len({str(p.id) for p in hits[:10]} & expected)
+        found += len({id_text(p.id) for p in hits[:10]} & expected)
     return Latency(percentile(samples, 50), percentile(samples, 99), found / (10 * len(queries)))
 
 
@@ -84,41 +90,35 @@ async def _reader_queries(
 
 
 def serve_queries(
-    root: Path, queries: list[list[float]], truth: list[set[str]], quantized: bool
+    root: Path, queries: list[list[float]], truth: list[set[str]]
 ) -> tuple[dict[str, Latency], float, float]:
     """Run in a fresh process (its RSS is a serving API's): every read path on one shard."""
     out: dict[str, Latency] = {}
-    if quantized:
-        shard = live_shard(root)
-        try:
-            for rescore in (True, False):
-                params = qe.SearchParams(
-                    quantization=qe.QuantizationSearchParams(rescore=rescore, oversampling=2.0)
-                )
-                name = "rescore x2" if rescore else "no rescore"
-                out[name] = _raw(shard, queries, truth, list(RANK_KEYS), params)
-        finally:
-            shard.close()
-    else:
-        shard = live_shard(root)
-        try:
-            out["before: 100 full payloads"] = _raw(shard, queries, truth, True)
-        finally:
-            shard.close()
-        out["now: slim + fetch 10"] = asyncio.run(
-            _reader_queries(root, queries, truth, SearchFilters())
-        )
-        # the exact answers are unfiltered, so a filtered read has no recall: latency only
-        podcast = SearchFilters(podcasts=(PODCASTS[3],))
-        out["filtered (1 of 10 podcasts)"] = asyncio.run(
-            _reader_queries(root, queries, None, podcast)
-        )
+    shard = live_shard(root)
+    try:
+        out["float, before: 100 full payloads"] = _raw(shard, queries, truth, True, FLOAT)
+        out["float: slim + fetch 10"] = _raw(shard, queries, truth, list(RANK_KEYS), FLOAT)
+    finally:
+        shard.close()
+    out["now: int8 + rescoring, slim + fetch 10"] = asyncio.run(
+        _reader_queries(root, queries, truth, SearchFilters())
+    )
+    # the exact answers are unfiltered, so a filtered read has no recall: latency only
+    podcast = SearchFilters(podcasts=(PODCASTS[3],))
+    out["now, filtered (1 of 10 podcasts)"] = asyncio.run(
+        _reader_queries(root, queries, None, podcast)
+    )
+    shard = live_shard(root)
+    try:
+        out["int8, no rescoring"] = _raw(shard, queries, truth, list(RANK_KEYS), INT8_ONLY)
+    finally:
+        shard.close()
     rss, peak = _rss_mb()
     return out, rss, peak
 
 
 def in_child(
-    root: Path, queries: list[list[float]], truth: list[set[str]], quantized: bool
+    root: Path, queries: list[list[float]], truth: list[set[str]]
 ) -> tuple[dict[str, Latency], float, float]:
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return pool.submit(serve_queries, root, queries, truth, quantized).result()
+        return pool.submit(serve_queries, root, queries, truth).result()

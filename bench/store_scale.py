@@ -2,13 +2,13 @@
 
     python -m bench.store_scale --quick                  # 20k x 768, random and low-rank
     python -m bench.store_scale --size 1000000           # the 1M target (~3 GB of vectors)
-    python -m bench.store_scale --size 100000 --int8     # also scalar (int8) quantization
     python -m bench.store_scale --vectors none --real-index data/eval/changelog-all-w120-o30/index
 
-Built through `EdgeWriter` with `_shard_config` (m=16, ef_construct=100) and queried through
-`EdgeReader` exactly as the API asks (limit 10: 100 hits ranked, the page's 10 fetched), beside
-the read the API made before (100 hits with full payloads) and int8 variants (`scale_reads`).
-Exact search (`SearchParams(exact=True)`) on the same shard defines recall@10. Vector kinds:
+Built through `EdgeWriter` with `_shard_config` (m=16, ef_construct=100, an int8 copy of the
+dense vectors in RAM) and queried through `EdgeReader` exactly as the API asks (limit 10: 100
+hits ranked, the page's 10 fetched), beside float reads of the same graph, the one the API made
+before among them (100 hits with full payloads), and int8 without rescoring (`scale_reads`).
+Exact search over the float vectors on the same shard defines recall@10. Vector kinds:
 see `bench.synthetic`; `real` takes the MiniLM vectors of an index `make eval` built (queries:
 held-out segment vectors).
 """
@@ -40,13 +40,14 @@ from bench.synthetic import (
 )
 from podsearch.contract import EmbeddingRecipe
 from podsearch.index_meta import ChunkerConfig, IndexMeta
-from podsearch.stores.edge import EdgeWriter, _shard_config
+from podsearch.stores.edge import EdgeWriter
 from podsearch.stores.generations import GenerationDir
+from podsearch.stores.plan import id_text
 from podsearch.stores.schema import DENSE
 from search_api.service import depth_for
 
 EPISODE = 1000  # segments per write: fewer flushes than real 140-segment episodes at 1M
-INT8 = qe.ScalarQuantizationConfig(type=qe.ScalarType.Int8, quantile=0.99, always_ram=True)
+EXACT = qe.SearchParams(exact=True, quantization=qe.QuantizationSearchParams(ignore=True))
 
 
 async def build(root: Path, size: int, vectors: VectorSource) -> tuple[float, float]:
@@ -113,13 +114,13 @@ def exact(root: Path, queries: list[list[float]]) -> tuple[list[set[str]], float
                 query=qe.Query.Nearest(vector, using=DENSE),
                 limit=depth,
                 with_payload=True,
-                params=qe.SearchParams(exact=True),
+                params=EXACT,
             )
             started = time.perf_counter()
             hits = shard.query(request)
             samples.append((time.perf_counter() - started) * 1000)
-            ranked = sorted(hits, key=lambda p: (-p.score, str(p.id)))
-            truth.append({str(p.id) for p in ranked[:10]})
+            ranked = sorted(hits, key=lambda p: (-p.score, id_text(p.id)))
+            truth.append({id_text(p.id) for p in ranked[:10]})
     finally:
         shard.close()
     return truth, percentile(samples, 50)
@@ -132,27 +133,8 @@ def disk_mb(root: Path) -> float:
     return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 2**20
 
 
-def quantize(root: Path, dim: int) -> float:
-    """Add int8 scalar quantization to the shipped config; seconds to build it."""
-    shipped = _shard_config(
-        IndexMeta(recipe=EmbeddingRecipe(model_id="x", dimension=dim), chunker=ChunkerConfig())
-    )
-    config = qe.EdgeConfig(
-        vectors=shipped.vectors,
-        sparse_vectors=shipped.sparse_vectors,
-        hnsw_config=shipped.hnsw_config,
-        wal_enabled=shipped.wal_enabled,
-        quantization_config=INT8,
-    )
-    started = time.perf_counter()
-    shard = live_shard(root, config)
-    shard.optimize()
-    shard.close()
-    return time.perf_counter() - started
-
-
-async def run(vectors: VectorSource, size: int, queries: int, int8: bool) -> list[list[object]]:
-    kind, dim = vectors.kind, vectors.dim
+async def run(vectors: VectorSource, size: int, queries: int) -> list[list[object]]:
+    kind = vectors.kind
     with tempfile.TemporaryDirectory(prefix="bench-scale-", dir=_scratch()) as tmp:
         root = Path(tmp)
         _progress(f"{kind}: writing {size:,} segments and building HNSW")
@@ -160,19 +142,9 @@ async def run(vectors: VectorSource, size: int, queries: int, int8: bool) -> lis
         _progress(f"{kind}: built (upsert {upsert_s:.0f} s, publish {publish_s:.0f} s); querying")
         asked = vectors.sample(queries).tolist()
         truth, exact_ms = exact(root, asked)
-        found, rss, peak = in_child(root, asked, truth, quantized=False)
+        found, rss, peak = in_child(root, asked, truth)
         built = [size / upsert_s, publish_s, disk_mb(root), rss, peak]
-        rows = [
-            _row(kind, size, "float32 HNSW", name, built, q, exact_ms) for name, q in found.items()
-        ]
-        if int8:
-            _progress(f"{kind}: quantizing (int8)")
-            quantize_s = quantize(root, dim)
-            found, rss, peak = in_child(root, asked, truth, quantized=True)
-            built = ["", quantize_s, disk_mb(root), rss, peak]
-            rows += [
-                _row(kind, size, "+ int8 scalar", n, built, q, exact_ms) for n, q in found.items()
-            ]
+        rows = [_row(kind, size, name, built, q, exact_ms) for name, q in found.items()]
         _progress(f"{kind}: {size:,} done")
     return rows
 
@@ -187,12 +159,11 @@ def _progress(message: str) -> None:
 
 
 def _row(
-    kind: str, size: int, index: str, path: str, build: list[object], q: Latency, exact_ms: float
+    kind: str, size: int, path: str, build: list[object], q: Latency, exact_ms: float
 ) -> list[object]:
     return [
         kind,
         size,
-        index,
         path,
         *build,
         q.p50_ms,
@@ -213,7 +184,6 @@ def main() -> None:
     parser.add_argument("--dim", type=int, default=768)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--vectors", default="random,lowrank", help="kinds, comma-separated")
-    parser.add_argument("--int8", action="store_true", help="also measure int8 quantization")
     parser.add_argument("--real-index", type=Path, help="also: the vectors of this Edge index")
     args = parser.parse_args()
     size, queries = (20_000, 50) if args.quick else (args.size, args.queries)
@@ -224,11 +194,14 @@ def main() -> None:
     rows = []
     for source in sources:
         fits = min(size, len(source) - queries) if isinstance(source, RealVectors) else size
-        rows += asyncio.run(run(source, fits, queries, args.int8))
-    print(f"store at scale: Qdrant Edge, shipped HNSW (m=16, ef_construct=100), {queries} queries")
+        rows += asyncio.run(run(source, fits, queries))
+    print(
+        f"store at scale: Qdrant Edge, shipped config (HNSW m=16, ef_construct=100, int8 copy of "
+        f"the dense vectors), {queries} queries"
+    )
     print(machine())
-    headers = ["vectors", "segments", "index", "read path", "upsert points/s"]
-    headers += ["publish/quantize s", "disk MB", "RSS MB", "peak RSS MB"]
+    headers = ["vectors", "segments", "read path", "upsert points/s"]
+    headers += ["publish s", "disk MB", "RSS MB", "peak RSS MB"]
     headers += ["p50 ms", "p99 ms", "recall@10", "exact p50 ms"]
     print(table(headers, rows), flush=True)
 

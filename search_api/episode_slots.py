@@ -7,8 +7,9 @@ in other episodes' talk about the same subject. With `ApiOptions.refilled_episod
 across ranking keeps the places, and the places of its first n episodes take, in order, the
 moments a hybrid search of that episode alone returns. Measured (`bench.eval.episode_slots`,
 n = 1): hybrid MRR@10 across Changelog 0.811 -> 0.861, qmsum-val 0.461 -> 0.462 (flat), episode
-MRR unchanged, for one more store query (~0.5 ms, +22-25% of a repeated search's p50, a fifth
-less throughput at 16 clients on 2 cores): off by default.
+MRR unchanged, for one more store query (~0.4 ms: +18-25% of a repeated search's p50 over
+HTTP, a fifth less throughput at 16 clients on 2 cores, `bench.api_overhead
+--refilled-episodes 1`): off by default.
 
 The list is a function of the candidates alone (not of the page's offset or size), so the pages
 a cursor walks are cut from one list.

@@ -58,7 +58,7 @@ _SCHEMA_TYPES: dict[str, qe.PayloadSchemaType | qe.TextIndexParams] = {
 
 _INT8 = qe.ScalarQuantizationConfig(type=qe.ScalarType.Int8, quantile=0.99, memory=qe.Memory.Pinned)
 # a walk over int8 vectors, its candidates rescored with the float ones (scores: float cosines)
-_RESCORED = qe.SearchParams(quantization=qe.QuantizationSearchParams(rescore=True))
+_RESCORED = qe.QuantizationSearchParams(rescore=True)
 
 
 def _write_json_atomically(path: Path, data: Any) -> None:
@@ -75,7 +75,7 @@ def _shard_config(meta: IndexMeta) -> qe.EdgeConfig:
 
     The segments' dense vectors also get an int8 copy in RAM: the HNSW walk of a search across
     episodes compares a quarter of the bytes, and its candidates are rescored with the float
-    vectors (`_RESCORED`). The contexts are searched within one episode only (a few hundred
+    vectors (`_params`). The contexts are searched within one episode only (a few hundred
     points, no graph walk): float only."""
     dimension, cosine = meta.recipe.dimension, qe.Distance.Cosine
     dense = qe.EdgeVectorParams(size=dimension, distance=cosine, quantization_config=_INT8)
@@ -463,8 +463,12 @@ def _nearest(branch: plan.Branch) -> Any:
     return qe.Query.Nearest(_vector(branch.vector), using=branch.using)
 
 
-def _params(branch: plan.Branch) -> qe.SearchParams | None:
-    return _RESCORED if branch.using == DENSE else None
+def _params(branch: plan.Branch, search: plan.SearchPlan) -> qe.SearchParams | None:
+    """A segments' dense branch walks the int8 copy `search.hnsw_ef` wide, rescored; the other
+    branches need nothing (BM25 has no graph; contexts are searched within one episode)."""
+    if branch.using != DENSE:
+        return None
+    return qe.SearchParams(hnsw_ef=search.hnsw_ef, quantization=_RESCORED)
 
 
 def _request(search: plan.SearchPlan) -> qe.QueryRequest:
@@ -478,10 +482,14 @@ def _request(search: plan.SearchPlan) -> qe.QueryRequest:
     }
     if not search.fused:
         branch = search.branches[0]
-        return qe.QueryRequest(query=_nearest(branch), filter=flt, params=_params(branch), **common)
+        params = _params(branch, search)
+        return qe.QueryRequest(query=_nearest(branch), filter=flt, params=params, **common)
     prefetches = [
         qe.Prefetch(
-            limit=search.prefetch_limit, query=_nearest(branch), filter=flt, params=_params(branch)
+            limit=search.prefetch_limit,
+            query=_nearest(branch),
+            filter=flt,
+            params=_params(branch, search),
         )
         for branch in search.branches
     ]

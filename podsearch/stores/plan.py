@@ -122,6 +122,14 @@ class SearchPlan:
         return len(self.branches) > 1
 
     @property
+    def hnsw_ef(self) -> int:
+        """How wide a dense branch's HNSW walk is: as wide as a fused branch's prefetch, for a
+        dense search alone too. At the page's own depth (100) recall@10 falls with the index's
+        size (0.990 at 20k, 0.976 at 100k, 0.958 at 200k); at 150 it is 0.995 at 100k
+        (bench/RESULTS.md, "The shipped config at 100,000 and 200,000")."""
+        return self.prefetch_limit
+
+    @property
     def weights(self) -> list[float] | None:
         """The branches' RRF weights; None when all are equal."""
         weights = [b.weight for b in self.branches]

@@ -291,7 +291,11 @@ class QdrantServerStore:
             if not search.fused:
                 branch = search.branches[0]
                 response = await self._client.query_points(
-                    self._collection, query=_vector(branch.vector), using=branch.using, **common
+                    self._collection,
+                    query=_vector(branch.vector),
+                    using=branch.using,
+                    search_params=self._walk(branch, search),
+                    **common,
                 )
             else:
                 prefetch = [
@@ -300,6 +304,7 @@ class QdrantServerStore:
                         using=b.using,
                         limit=search.prefetch_limit,
                         filter=flt,
+                        params=self._walk(b, search),
                     )
                     for b in search.branches
                 ]
@@ -313,6 +318,13 @@ class QdrantServerStore:
             raise StoreUnavailable(f"Qdrant query failed: {exc}") from exc
         points = _newest_versions(response.points)
         return plan.ranked(plan.hit(p.payload[_POINT], p.score, p.payload) for p in points)
+
+    def _walk(self, branch: plan.Branch, search: plan.SearchPlan) -> models.SearchParams | None:
+        """A segments' dense branch walks the HNSW graph `search.hnsw_ef` wide. Local mode
+        (`:memory:`) searches exactly, and warns at any search parameter: none there."""
+        if branch.using != DENSE or self._settings.url == ":memory:":
+            return None
+        return models.SearchParams(hnsw_ef=search.hnsw_ef)
 
     async def generation(self) -> str:
         meta = await self.meta()

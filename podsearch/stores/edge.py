@@ -7,6 +7,7 @@ so the indexer can run while the API serves and the API never sees a half-writte
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -466,9 +467,13 @@ def _nearest(branch: plan.Branch) -> Any:
 def _params(branch: plan.Branch, search: plan.SearchPlan) -> qe.SearchParams | None:
     """A segments' dense branch walks the int8 copy `search.hnsw_ef` wide, rescored; the other
     branches need nothing (BM25 has no graph; contexts are searched within one episode)."""
-    if branch.using != DENSE:
-        return None
-    return qe.SearchParams(hnsw_ef=search.hnsw_ef, quantization=_RESCORED)
+    return _dense_walk(search.hnsw_ef) if branch.using == DENSE else None
+
+
+@functools.cache
+def _dense_walk(hnsw_ef: int) -> qe.SearchParams:
+    """Made once per width (a page depth's), not per request."""
+    return qe.SearchParams(hnsw_ef=hnsw_ef, quantization=_RESCORED)
 
 
 def _request(search: plan.SearchPlan) -> qe.QueryRequest:

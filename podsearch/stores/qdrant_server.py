@@ -63,9 +63,12 @@ _SCHEMA_TYPES: dict[str, models.PayloadSchemaType | models.TextIndexParams] = {
 }
 
 
+LOCAL_MODE = ":memory:"  # qdrant-client in-process: exact search, the same client API
+
+
 def _client(settings: StoreSettings) -> AsyncQdrantClient:
-    if settings.url == ":memory:":
-        return AsyncQdrantClient(location=":memory:")
+    if settings.url == LOCAL_MODE:
+        return AsyncQdrantClient(location=LOCAL_MODE)
     key = settings.api_key.get_secret_value() if settings.api_key else None
     # No version probe at construction: it runs in a background thread and only warns.
     return AsyncQdrantClient(
@@ -321,8 +324,8 @@ class QdrantServerStore:
 
     def _walk(self, branch: plan.Branch, search: plan.SearchPlan) -> models.SearchParams | None:
         """A segments' dense branch walks the HNSW graph `search.hnsw_ef` wide. Local mode
-        (`:memory:`) searches exactly, and warns at any search parameter: none there."""
-        if branch.using != DENSE or self._settings.url == ":memory:":
+        (`LOCAL_MODE`) searches exactly, and warns at any search parameter: none there."""
+        if branch.using != DENSE or self._settings.url == LOCAL_MODE:
             return None
         return models.SearchParams(hnsw_ef=search.hnsw_ef)
 
